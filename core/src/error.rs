@@ -1,0 +1,122 @@
+//! The one error type of the crate.
+
+use std::fmt;
+
+/// Everything a Coordinate call can fail with.
+///
+/// The messages are the texts of the original Coordinate API. Variant names
+/// are stable: the Python and JavaScript bindings expose them as error
+/// classes (`NotPendingError`) and codes (`"NotPending"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// A work spec with this name does not exist in the namespace.
+    NoSuchWorkSpec {
+        /// The name that was looked up.
+        name: String,
+    },
+    /// A work unit with this name does not exist in the work spec.
+    NoSuchWorkUnit {
+        /// The name that was looked up.
+        name: String,
+    },
+    /// The object, or one of its ancestors, was deleted.
+    Gone,
+    /// `Attempt::renew` on an attempt that is no longer its unit's active attempt.
+    LostLease,
+    /// The attempt is not pending, so it cannot change status this way.
+    NotPending,
+    /// The scheduler found nothing to do.
+    NoWork,
+    /// Defined by the original API; never raised (see `WorkSpec::set_meta`).
+    CannotBecomeContinuous,
+    /// `WorkSpec::set_data` tried to change the spec's name.
+    ChangedName,
+    /// Work spec data without a `name`.
+    NoWorkSpecName,
+    /// Work spec data whose `name` is not a string.
+    BadWorkSpecName,
+    /// Objects of two different `Coordinate`s were combined.
+    WrongBackend,
+    /// A chained output item is neither a name nor a list.
+    WorkUnitNotList,
+    /// A chained output item list has fewer than two elements.
+    WorkUnitTooShort,
+    /// A chained output item's priority is not a number.
+    BadPriority,
+    /// A chained output item list has an element of the wrong type.
+    BadWorkUnitItem {
+        /// What was wrong, naming the element.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The variant's name, as the bindings expose it (`"NotPending"`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NoSuchWorkSpec { .. } => "NoSuchWorkSpec",
+            Error::NoSuchWorkUnit { .. } => "NoSuchWorkUnit",
+            Error::Gone => "Gone",
+            Error::LostLease => "LostLease",
+            Error::NotPending => "NotPending",
+            Error::NoWork => "NoWork",
+            Error::CannotBecomeContinuous => "CannotBecomeContinuous",
+            Error::ChangedName => "ChangedName",
+            Error::NoWorkSpecName => "NoWorkSpecName",
+            Error::BadWorkSpecName => "BadWorkSpecName",
+            Error::WrongBackend => "WrongBackend",
+            Error::WorkUnitNotList => "WorkUnitNotList",
+            Error::WorkUnitTooShort => "WorkUnitTooShort",
+            Error::BadPriority => "BadPriority",
+            Error::BadWorkUnitItem { .. } => "BadWorkUnitItem",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoSuchWorkSpec { name } => write!(f, "No such work spec {name}"),
+            Error::NoSuchWorkUnit { name } => write!(f, "No such work unit {name:?}"),
+            Error::Gone => f.write_str("Object no longer exists"),
+            Error::LostLease => f.write_str("No longer the active attempt"),
+            Error::NotPending => f.write_str("Attempt is not pending"),
+            Error::NoWork => f.write_str("No work to do"),
+            Error::CannotBecomeContinuous => f.write_str("Cannot set work spec to continuous"),
+            Error::ChangedName => f.write_str("Cannot change work spec 'name'"),
+            Error::NoWorkSpecName => f.write_str("No 'name' key in work spec"),
+            Error::BadWorkSpecName => f.write_str("Work spec 'name' must be a string"),
+            Error::WrongBackend => {
+                f.write_str("Cannot combine coordinate objects from different backends")
+            }
+            Error::WorkUnitNotList => f.write_str("work unit not a list"),
+            Error::WorkUnitTooShort => f.write_str("too few parameters to work unit"),
+            Error::BadPriority => f.write_str("priority must be a number"),
+            Error::BadWorkUnitItem { reason } => write!(f, "bad work unit item: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_the_seed_texts() {
+        let e = Error::NoSuchWorkSpec {
+            name: "spec".into(),
+        };
+        assert_eq!(e.to_string(), "No such work spec spec");
+        let e = Error::NoSuchWorkUnit {
+            name: "a\"b".into(),
+        };
+        assert_eq!(e.to_string(), r#"No such work unit "a\"b""#);
+        assert_eq!(Error::Gone.to_string(), "Object no longer exists");
+        assert_eq!(Error::NotPending.code(), "NotPending");
+    }
+}

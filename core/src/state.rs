@@ -1,0 +1,527 @@
+//! The shared state behind a `Coordinate`, with the indexes that keep every
+//! hot operation at O(log n) in the number of work units.
+//!
+//! Invariants kept by every mutation here:
+//! - a unit with no active attempt is in exactly one of its spec's `available`
+//!   (keyed by priority, name) or `delayed` (keyed by not-before, name) sets;
+//!   a unit with an active attempt is in neither;
+//! - `expiring` holds exactly the attempts that are Pending and active;
+//! - the `pending`/`finished`/`failed` counters count units by the status of
+//!   their active attempt;
+//! - every object id is unique for the life of the `Coordinate`, so a handle
+//!   to a deleted object can never reach a new object of the same name.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::rngs::StdRng;
+
+use crate::clock::add;
+use crate::error::{Error, Result};
+use crate::meta::{WorkSpecMeta, WorkUnitMeta};
+use crate::status::{AttemptStatus, WorkUnitStatus};
+use crate::value::Map;
+
+/// Identity of an object inside one `Coordinate`; never reused.
+pub(crate) type Id = u64;
+pub(crate) type Time = DateTime<Utc>;
+
+/// The default attempt lifetime and worker expiration.
+pub(crate) const DEFAULT_LEASE: TimeDelta = TimeDelta::minutes(15);
+
+/// A unit priority ordered so that higher priorities sort first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueuePriority(pub f64);
+
+impl PartialEq for QueuePriority {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for QueuePriority {}
+impl PartialOrd for QueuePriority {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for QueuePriority {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0)
+    }
+}
+
+/// Normalises -0.0 to 0.0 so that equal priorities order by name.
+pub(crate) fn priority(p: f64) -> f64 {
+    if p == 0.0 {
+        0.0
+    } else {
+        p
+    }
+}
+
+pub(crate) struct NsState {
+    pub name: Arc<str>,
+    pub specs: BTreeMap<Arc<str>, Id>,
+    pub workers: BTreeMap<Arc<str>, Id>,
+}
+
+pub(crate) struct UnitState {
+    pub id: Id,
+    pub data: Map,
+    pub priority: f64,
+    pub not_before: Option<Time>,
+    pub active: Option<Id>,
+    pub attempts: Vec<Id>,
+}
+
+/// Units with no active attempt, by when and in which order they run.
+#[derive(Default)]
+pub(crate) struct Queues {
+    pub available: BTreeSet<(QueuePriority, Arc<str>)>,
+    pub delayed: BTreeSet<(Time, Arc<str>)>,
+    /// The latest `now` that placed a unit; an earlier `now` means the clock
+    /// went back and `available` may hold units that are delayed again.
+    pub placed_at: Option<Time>,
+}
+
+impl Queues {
+    pub fn enqueue(&mut self, name: &Arc<str>, unit: &UnitState, now: Time) {
+        self.placed_at = Some(self.placed_at.map_or(now, |t| t.max(now)));
+        match unit.not_before {
+            Some(nb) if now < nb => self.delayed.insert((nb, name.clone())),
+            _ => self
+                .available
+                .insert((QueuePriority(unit.priority), name.clone())),
+        };
+    }
+
+    pub fn dequeue(&mut self, name: &Arc<str>, unit: &UnitState) {
+        if !self
+            .available
+            .remove(&(QueuePriority(unit.priority), name.clone()))
+        {
+            if let Some(nb) = unit.not_before {
+                self.delayed.remove(&(nb, name.clone()));
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Counts {
+    pub pending: i64,
+    pub finished: i64,
+    pub failed: i64,
+}
+
+impl Counts {
+    fn slot(&mut self, status: AttemptStatus) -> Option<&mut i64> {
+        match status {
+            AttemptStatus::Pending => Some(&mut self.pending),
+            AttemptStatus::Finished => Some(&mut self.finished),
+            AttemptStatus::Failed => Some(&mut self.failed),
+            AttemptStatus::Expired | AttemptStatus::Retryable => None,
+        }
+    }
+    pub fn add(&mut self, status: AttemptStatus, n: i64) {
+        if let Some(c) = self.slot(status) {
+            *c += n;
+        }
+    }
+}
+
+pub(crate) struct SpecState {
+    pub ns: Id,
+    pub name: Arc<str>,
+    pub data: Map,
+    pub meta: WorkSpecMeta,
+    pub units: BTreeMap<Arc<str>, UnitState>,
+    pub queues: Queues,
+    pub expiring: BTreeSet<(Time, Id)>,
+    pub counts: Counts,
+}
+
+impl SpecState {
+    /// Takes a unit out of whatever accounts for it: its active attempt's
+    /// counter and expiry entry, or its queue. The caller re-homes or removes it.
+    fn release(&mut self, key: &Arc<str>, attempts: &HashMap<Id, AttemptState>) {
+        let Some(unit) = self.units.get(key) else {
+            return;
+        };
+        match unit.active.and_then(|a| attempts.get(&a).map(|s| (a, s))) {
+            Some((id, att)) => {
+                self.counts.add(att.status, -1);
+                if att.status == AttemptStatus::Pending {
+                    self.expiring.remove(&(att.expiration, id));
+                }
+            }
+            None => self.queues.dequeue(key, unit),
+        }
+    }
+
+    /// The unit's shared name key.
+    pub fn key(&self, name: &str) -> Option<Arc<str>> {
+        self.units.get_key_value(name).map(|(k, _)| k.clone())
+    }
+}
+
+pub(crate) struct AttemptState {
+    pub spec: Id,
+    pub unit: Arc<str>,
+    pub worker: Id,
+    pub status: AttemptStatus,
+    pub data: Map,
+    pub start: Time,
+    pub end: Option<Time>,
+    pub expiration: Time,
+}
+
+pub(crate) struct WorkerState {
+    pub ns: Id,
+    pub name: Arc<str>,
+    pub parent: Option<Id>,
+    pub children: BTreeSet<Id>,
+    pub active: bool,
+    pub mode: String,
+    pub data: Map,
+    pub expiration: Time,
+    pub last_update: Time,
+    /// Ids grow with creation, so id order is creation order.
+    pub active_attempts: BTreeSet<Id>,
+    /// Append-only; ids of deleted attempts are dropped when read.
+    pub all_attempts: Vec<Id>,
+}
+
+pub(crate) struct State {
+    next_id: Id,
+    pub rng: StdRng,
+    pub namespaces: HashMap<Id, NsState>,
+    pub ns_by_name: BTreeMap<Arc<str>, Id>,
+    pub specs: HashMap<Id, SpecState>,
+    pub workers: HashMap<Id, WorkerState>,
+    pub attempts: HashMap<Id, AttemptState>,
+}
+
+impl State {
+    pub fn new(rng: StdRng) -> Self {
+        State {
+            next_id: 1,
+            rng,
+            namespaces: HashMap::new(),
+            ns_by_name: BTreeMap::new(),
+            specs: HashMap::new(),
+            workers: HashMap::new(),
+            attempts: HashMap::new(),
+        }
+    }
+
+    pub fn fresh_id(&mut self) -> Id {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub fn ns(&self, id: Id) -> Result<&NsState> {
+        self.namespaces.get(&id).ok_or(Error::Gone)
+    }
+
+    pub fn spec(&self, id: Id) -> Result<&SpecState> {
+        self.specs.get(&id).ok_or(Error::Gone)
+    }
+
+    pub fn spec_mut(&mut self, id: Id) -> Result<&mut SpecState> {
+        self.specs.get_mut(&id).ok_or(Error::Gone)
+    }
+
+    pub fn unit(&self, spec: Id, name: &str, id: Id) -> Result<&UnitState> {
+        self.spec(spec)?
+            .units
+            .get(name)
+            .filter(|u| u.id == id)
+            .ok_or(Error::Gone)
+    }
+
+    pub fn worker(&self, id: Id) -> Result<&WorkerState> {
+        self.workers.get(&id).ok_or(Error::Gone)
+    }
+
+    pub fn worker_mut(&mut self, id: Id) -> Result<&mut WorkerState> {
+        self.workers.get_mut(&id).ok_or(Error::Gone)
+    }
+
+    pub fn attempt(&self, id: Id) -> Result<&AttemptState> {
+        self.attempts.get(&id).ok_or(Error::Gone)
+    }
+
+    /// The status of a unit at `now`, assuming its spec was swept.
+    pub fn unit_status(&self, unit: &UnitState, now: Time) -> WorkUnitStatus {
+        match unit
+            .active
+            .and_then(|a| self.attempts.get(&a))
+            .map(|a| a.status)
+        {
+            Some(AttemptStatus::Pending) => WorkUnitStatus::Pending,
+            Some(AttemptStatus::Finished) => WorkUnitStatus::Finished,
+            Some(AttemptStatus::Failed) => WorkUnitStatus::Failed,
+            _ => match unit.not_before {
+                Some(nb) if now < nb => WorkUnitStatus::Delayed,
+                _ => WorkUnitStatus::Available,
+            },
+        }
+    }
+
+    /// Expires every active Pending attempt of the spec past its deadline,
+    /// and moves units whose delay has passed into the available queue.
+    pub fn sweep(&mut self, spec_id: Id, now: Time) {
+        let Some(spec) = self.specs.get_mut(&spec_id) else {
+            return;
+        };
+        let expired: Vec<Id> = spec
+            .expiring
+            .iter()
+            .take_while(|(exp, _)| *exp < now)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in expired {
+            self.complete(id, AttemptStatus::Expired, None, now);
+        }
+        let Some(spec) = self.specs.get_mut(&spec_id) else {
+            return;
+        };
+        let queues = &mut spec.queues;
+        if queues.placed_at.is_some_and(|t| now < t) {
+            // The clock went back: units made available may be delayed again.
+            let again: Vec<_> = queues
+                .available
+                .iter()
+                .filter(|(_, name)| spec.units[name].not_before.is_some_and(|nb| now < nb))
+                .cloned()
+                .collect();
+            for (p, name) in again {
+                queues.available.remove(&(p, name.clone()));
+                if let Some(nb) = spec.units[&name].not_before {
+                    queues.delayed.insert((nb, name));
+                }
+            }
+        }
+        while let Some((nb, name)) = queues.delayed.first().cloned() {
+            if now < nb {
+                break;
+            }
+            queues.delayed.pop_first();
+            let p = spec.units.get(&name).map_or(0.0, |u| u.priority);
+            queues.available.insert((QueuePriority(p), name));
+        }
+        queues.placed_at = Some(now);
+    }
+
+    /// Leaves Pending (or Failed, for a late Finish) for `status` at `now`:
+    /// the "Complete" of the specification.
+    pub fn complete(&mut self, id: Id, status: AttemptStatus, data: Option<Map>, now: Time) {
+        let Some(att) = self.attempts.get_mut(&id) else {
+            return;
+        };
+        let was = att.status;
+        att.status = status;
+        att.end = Some(now);
+        if let Some(data) = data {
+            att.data = data;
+        }
+        let (spec_id, worker_id, expiration) = (att.spec, att.worker, att.expiration);
+        let unit_name = att.unit.clone();
+        if let Some(w) = self.workers.get_mut(&worker_id) {
+            w.active_attempts.remove(&id);
+        }
+        let Some(spec) = self.specs.get_mut(&spec_id) else {
+            return;
+        };
+        let Some(unit) = spec.units.get_mut(&unit_name) else {
+            return;
+        };
+        if unit.active != Some(id) {
+            return;
+        }
+        spec.counts.add(was, -1);
+        if was == AttemptStatus::Pending {
+            spec.expiring.remove(&(expiration, id));
+        }
+        match status {
+            AttemptStatus::Expired | AttemptStatus::Retryable => {
+                unit.active = None;
+                spec.queues.enqueue(&unit_name, unit, now);
+            }
+            _ => spec.counts.add(status, 1),
+        }
+    }
+
+    /// Adds or updates a unit with AddWorkUnit semantics; returns its id.
+    pub fn put_unit(
+        &mut self,
+        spec_id: Id,
+        name: &str,
+        data: Map,
+        meta: WorkUnitMeta,
+        now: Time,
+    ) -> Result<Id> {
+        let new_id = self.next_id;
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        if let Some(key) = spec.key(name) {
+            let pending = spec.units[&key]
+                .active
+                .and_then(|a| self.attempts.get(&a))
+                .is_some_and(|a| a.status == AttemptStatus::Pending);
+            if !pending {
+                // Queued, finished or failed: re-queue it; history is kept.
+                spec.release(&key, &self.attempts);
+            }
+            let unit = spec.units.get_mut(&key).ok_or(Error::Gone)?;
+            unit.data = data;
+            unit.priority = priority(meta.priority);
+            unit.not_before = meta.not_before;
+            if !pending {
+                unit.active = None;
+                spec.queues.enqueue(&key, unit, now);
+            }
+            return Ok(unit.id);
+        }
+        self.next_id += 1;
+        let key: Arc<str> = Arc::from(name);
+        let unit = UnitState {
+            id: new_id,
+            data,
+            priority: priority(meta.priority),
+            not_before: meta.not_before,
+            active: None,
+            attempts: Vec::new(),
+        };
+        spec.queues.enqueue(&key, &unit, now);
+        spec.units.insert(key, unit);
+        Ok(new_id)
+    }
+
+    /// Creates a Pending attempt of `worker` on the unit, displacing any
+    /// active attempt without changing it; returns the attempt id.
+    pub fn start_attempt(
+        &mut self,
+        spec_id: Id,
+        name: &Arc<str>,
+        worker: Id,
+        lifetime: TimeDelta,
+        now: Time,
+    ) -> Result<Id> {
+        let id = self.fresh_id();
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        spec.release(name, &self.attempts);
+        let unit = spec.units.get_mut(name).ok_or(Error::Gone)?;
+        let expiration = add(now, lifetime);
+        unit.active = Some(id);
+        unit.attempts.push(id);
+        spec.counts.pending += 1;
+        spec.expiring.insert((expiration, id));
+        let data = unit.data.clone();
+        self.attempts.insert(
+            id,
+            AttemptState {
+                spec: spec_id,
+                unit: name.clone(),
+                worker,
+                status: AttemptStatus::Pending,
+                data,
+                start: now,
+                end: None,
+                expiration,
+            },
+        );
+        let w = self.worker_mut(worker)?;
+        w.active_attempts.insert(id);
+        w.all_attempts.push(id);
+        Ok(id)
+    }
+
+    /// Removes a unit and its attempts; returns whether it existed.
+    pub fn remove_unit(&mut self, spec_id: Id, name: &str) -> bool {
+        let Some(spec) = self.specs.get_mut(&spec_id) else {
+            return false;
+        };
+        let Some(key) = spec.key(name) else {
+            return false;
+        };
+        spec.release(&key, &self.attempts);
+        let Some(unit) = spec.units.remove(&key) else {
+            return false;
+        };
+        for id in unit.attempts {
+            if let Some(att) = self.attempts.remove(&id) {
+                if let Some(w) = self.workers.get_mut(&att.worker) {
+                    w.active_attempts.remove(&id);
+                }
+            }
+        }
+        true
+    }
+
+    /// Detaches the unit's active attempt (which keeps its status) and
+    /// queues the unit again.
+    pub fn clear_active(&mut self, spec_id: Id, key: &Arc<str>, now: Time) -> Result<()> {
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        if spec.units.get(key).is_none_or(|u| u.active.is_none()) {
+            return Ok(());
+        }
+        spec.release(key, &self.attempts);
+        if let Some(unit) = spec.units.get_mut(key) {
+            unit.active = None;
+            spec.queues.enqueue(key, unit, now);
+        }
+        Ok(())
+    }
+
+    /// Removes a spec, its units and their attempts.
+    pub fn remove_spec(&mut self, spec_id: Id) {
+        let Some(spec) = self.specs.remove(&spec_id) else {
+            return;
+        };
+        for unit in spec.units.into_values() {
+            for id in unit.attempts {
+                if let Some(att) = self.attempts.remove(&id) {
+                    if let Some(w) = self.workers.get_mut(&att.worker) {
+                        w.active_attempts.remove(&id);
+                    }
+                }
+            }
+        }
+        if let Some(ns) = self.namespaces.get_mut(&spec.ns) {
+            if ns.specs.get(&spec.name) == Some(&spec_id) {
+                ns.specs.remove(&spec.name);
+            }
+        }
+    }
+
+    /// The spec's meta, with counts when asked (the caller sweeps first).
+    pub fn meta(&self, spec_id: Id, with_counts: bool) -> Result<WorkSpecMeta> {
+        let spec = self.spec(spec_id)?;
+        let mut meta = spec.meta.clone();
+        if with_counts {
+            meta.available_count = spec.queues.available.len() as i64;
+            meta.pending_count = spec.counts.pending;
+        }
+        Ok(meta)
+    }
+
+    /// Non-zero counts by unit status (the caller sweeps first).
+    pub fn status_counts(&self, spec_id: Id) -> Result<Vec<(WorkUnitStatus, i64)>> {
+        let spec = self.spec(spec_id)?;
+        let q = &spec.queues;
+        Ok([
+            (WorkUnitStatus::Available, q.available.len() as i64),
+            (WorkUnitStatus::Pending, spec.counts.pending),
+            (WorkUnitStatus::Finished, spec.counts.finished),
+            (WorkUnitStatus::Failed, spec.counts.failed),
+            (WorkUnitStatus::Delayed, q.delayed.len() as i64),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect())
+    }
+}
