@@ -1,0 +1,115 @@
+"""Coordinate: a job queue for repetitive work over many inputs.
+
+Namespaces hold work specs (kinds of job) and workers; work specs hold work
+units (one input each, with a data map); a worker asks for work and gets
+attempts: leases on work units that expire unless renewed, then finish,
+fail, retry or expire.
+
+>>> from datetime import datetime, timezone
+>>> import coordinate
+>>> clock = coordinate.MockClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+>>> coord = coordinate.Coordinate(clock=clock, seed=1)
+>>> ns = coord.namespace("example")
+>>> spec = ns.set_work_spec({"name": "count"})
+>>> spec.add_work_units(["file-1", ("file-2", {"path": "b.txt"})])
+2
+>>> worker = ns.worker("w1")
+>>> [attempt] = worker.request_attempts()
+>>> attempt.work_unit.name
+'file-1'
+>>> attempt.finish({"lines": 12})
+>>> attempt.work_unit.status()
+<WorkUnitStatus.FINISHED: 'finished'>
+
+All behaviour lives in the Rust core; this package only converts values
+and errors. Every call releases the GIL while the core works.
+"""
+
+from __future__ import annotations
+
+from ._coordinate import (
+    AddWorkUnitItem,
+    AddWorkUnitMeta,
+    Attempt,
+    AttemptRequest,
+    Coordinate,
+    MockClock,
+    Namespace,
+    SummaryRecord,
+    Worker,
+    WorkSpec,
+    WorkSpecData,
+    WorkSpecMeta,
+    WorkUnit,
+    WorkUnitMeta,
+    WorkUnitQuery,
+    extract_add_work_unit_item,
+    extract_work_spec_meta,
+    extract_work_unit_output,
+    limit_metas_to_names,
+    limit_metas_to_runtimes,
+    simplified_scheduler,
+)
+from ._errors import (
+    BadPriorityError,
+    BadWorkSpecNameError,
+    BadWorkUnitItemError,
+    CannotBecomeContinuousError,
+    ChangedNameError,
+    CoordinateError,
+    GoneError,
+    InvalidStatusError,
+    LostLeaseError,
+    NoSuchWorkSpecError,
+    NoSuchWorkUnitError,
+    NotPendingError,
+    NoWorkError,
+    NoWorkSpecNameError,
+    WorkUnitNotListError,
+    WorkUnitTooShortError,
+    WrongBackendError,
+)
+from ._status import AttemptStatus, WorkUnitStatus
+
+__all__ = [
+    "AddWorkUnitItem",
+    "AddWorkUnitMeta",
+    "Attempt",
+    "AttemptRequest",
+    "AttemptStatus",
+    "BadPriorityError",
+    "BadWorkSpecNameError",
+    "BadWorkUnitItemError",
+    "CannotBecomeContinuousError",
+    "ChangedNameError",
+    "Coordinate",
+    "CoordinateError",
+    "GoneError",
+    "InvalidStatusError",
+    "LostLeaseError",
+    "MockClock",
+    "Namespace",
+    "NoSuchWorkSpecError",
+    "NoSuchWorkUnitError",
+    "NotPendingError",
+    "NoWorkError",
+    "NoWorkSpecNameError",
+    "SummaryRecord",
+    "WorkSpec",
+    "WorkSpecData",
+    "WorkSpecMeta",
+    "WorkUnit",
+    "WorkUnitMeta",
+    "WorkUnitNotListError",
+    "WorkUnitQuery",
+    "WorkUnitStatus",
+    "WorkUnitTooShortError",
+    "Worker",
+    "WrongBackendError",
+    "extract_add_work_unit_item",
+    "extract_work_spec_meta",
+    "extract_work_unit_output",
+    "limit_metas_to_names",
+    "limit_metas_to_runtimes",
+    "simplified_scheduler",
+]

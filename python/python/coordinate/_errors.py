@@ -1,0 +1,151 @@
+"""The exception hierarchy: ``CoordinateError`` and one subclass per core error.
+
+The native module raises these by the core error's ``code`` (the Rust
+variant name): ``NotPending`` becomes :class:`NotPendingError`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "CoordinateError",
+    "NoSuchWorkSpecError",
+    "NoSuchWorkUnitError",
+    "GoneError",
+    "LostLeaseError",
+    "NotPendingError",
+    "NoWorkError",
+    "CannotBecomeContinuousError",
+    "ChangedNameError",
+    "NoWorkSpecNameError",
+    "BadWorkSpecNameError",
+    "WrongBackendError",
+    "WorkUnitNotListError",
+    "WorkUnitTooShortError",
+    "BadPriorityError",
+    "BadWorkUnitItemError",
+    "InvalidStatusError",
+]
+
+
+class CoordinateError(Exception):
+    """Base class of every error raised by Coordinate.
+
+    ``code`` is the core's error name (``"NotPending"``); ``str(e)`` is the
+    message (the original API's text, e.g. ``"Attempt is not pending"``).
+    """
+
+    code: ClassVar[str] = ""
+
+    def __str__(self) -> str:
+        # KeyError would quote the message; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class NoSuchWorkSpecError(CoordinateError, KeyError):
+    """No work spec with this name exists in the namespace (``.name``)."""
+
+    code = "NoSuchWorkSpec"
+
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class NoSuchWorkUnitError(CoordinateError, KeyError):
+    """No work unit with this name exists in the work spec (``.name``)."""
+
+    code = "NoSuchWorkUnit"
+
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class GoneError(CoordinateError):
+    """The object, or one of its ancestors, was deleted."""
+
+    code = "Gone"
+
+
+class LostLeaseError(CoordinateError):
+    """``renew`` on an attempt that is no longer its unit's active attempt."""
+
+    code = "LostLease"
+
+
+class NotPendingError(CoordinateError):
+    """The attempt is not pending, so it cannot change status this way."""
+
+    code = "NotPending"
+
+
+class NoWorkError(CoordinateError):
+    """The scheduler found nothing to do."""
+
+    code = "NoWork"
+
+
+class CannotBecomeContinuousError(CoordinateError):
+    """Defined by the original API; never raised."""
+
+    code = "CannotBecomeContinuous"
+
+
+class ChangedNameError(CoordinateError):
+    """``set_data`` tried to change the work spec's name."""
+
+    code = "ChangedName"
+
+
+class NoWorkSpecNameError(CoordinateError):
+    """Work spec data without a ``name``."""
+
+    code = "NoWorkSpecName"
+
+
+class BadWorkSpecNameError(CoordinateError):
+    """Work spec data whose ``name`` is not a string."""
+
+    code = "BadWorkSpecName"
+
+
+class WrongBackendError(CoordinateError):
+    """Objects of two different Coordinates were combined."""
+
+    code = "WrongBackend"
+
+
+class WorkUnitNotListError(CoordinateError):
+    """A chained output item is neither a name nor a list."""
+
+    code = "WorkUnitNotList"
+
+
+class WorkUnitTooShortError(CoordinateError):
+    """A chained output item list has fewer than two elements."""
+
+    code = "WorkUnitTooShort"
+
+
+class BadPriorityError(CoordinateError):
+    """A chained output item's priority is not a number."""
+
+    code = "BadPriority"
+
+
+class BadWorkUnitItemError(CoordinateError):
+    """A chained output item has an element of the wrong type (``.reason``)."""
+
+    code = "BadWorkUnitItem"
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidStatusError(CoordinateError, ValueError):
+    """A status text or code that names no status."""
+
+    code = "InvalidStatus"
