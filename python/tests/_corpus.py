@@ -1,0 +1,55 @@
+"""Loading the shared conformance corpus (tests/conformance/*.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "conformance"
+
+HOST = "python"
+
+# Scenarios this runner skips, with the reason (scenarios may also carry their
+# own "skip": {"python": reason}). Keep this short and visible.
+PYTHON_SKIPS: Dict[str, str] = {}
+
+
+def load_index() -> Dict[str, Any]:
+    with open(CORPUS / "index.json", encoding="utf-8") as f:
+        index: Dict[str, Any] = json.load(f)
+    return index
+
+
+def load_scenarios() -> List[Dict[str, Any]]:
+    scenarios: List[Dict[str, Any]] = []
+    for path in sorted(CORPUS.glob("*.json")):
+        if path.name == "index.json":
+            continue
+        with open(path, encoding="utf-8") as f:
+            for scenario in json.load(f):
+                scenario["_file"] = path.name
+                scenarios.append(scenario)
+    return scenarios
+
+
+def skip_reason(scenario: Dict[str, Any]) -> str | None:
+    reason = scenario.get("skip", {}).get(HOST)
+    if reason is None:
+        reason = PYTHON_SKIPS.get(scenario["id"])
+    return reason
+
+
+def coverage() -> tuple[int, int, list[str], dict[str, str]]:
+    """(covered, total, missing ids, skipped scenario id -> reason)."""
+    index = load_index()
+    catalogue: List[str] = index["catalogue"]
+    host_level = set(index.get("host_level", {}))
+    scenarios = load_scenarios()
+    skipped = {s["id"]: r for s in scenarios if (r := skip_reason(s)) is not None}
+    covered = set(host_level)
+    for s in scenarios:
+        if s["id"] not in skipped:
+            covered.update(s["covers"])
+    missing = [c for c in catalogue if c not in covered]
+    return len(catalogue) - len(missing), len(catalogue), missing, skipped
