@@ -72,7 +72,7 @@ impl PyCoordinate {
     }
 
     /// The namespace called `name`, created if absent.
-    #[pyo3(signature = (name=String::new()))]
+    #[pyo3(signature = (name=String::new()), text_signature = "($self, name='')")]
     fn namespace(&self, py: Python<'_>, name: String) -> PyResult<PyNamespace> {
         let c = &self.inner;
         guard(py, || Ok(c.namespace(&name))).map(PyNamespace::from)
@@ -312,7 +312,8 @@ impl PyWorkSpec {
     }
 
     /// The units the query selects, by name (in name order).
-    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0))]
+    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+        text_signature = "($self, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     fn work_units<'py>(
         &self,
         py: Python<'py>,
@@ -344,7 +345,8 @@ impl PyWorkSpec {
     }
 
     /// Sets the priority of every selected unit.
-    #[pyo3(signature = (priority, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0))]
+    #[pyo3(signature = (priority, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+        text_signature = "($self, priority, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     #[allow(clippy::too_many_arguments)]
     fn set_work_unit_priorities<'py>(
         &self,
@@ -362,7 +364,8 @@ impl PyWorkSpec {
     }
 
     /// Adds `adjustment` to the priority of every selected unit.
-    #[pyo3(signature = (adjustment, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0))]
+    #[pyo3(signature = (adjustment, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+        text_signature = "($self, adjustment, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     #[allow(clippy::too_many_arguments)]
     fn adjust_work_unit_priorities<'py>(
         &self,
@@ -380,7 +383,8 @@ impl PyWorkSpec {
     }
 
     /// Deletes the selected units (all of them for no query); returns how many.
-    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0))]
+    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+        text_signature = "($self, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     fn delete_work_units<'py>(
         &self,
         py: Python<'py>,

@@ -127,7 +127,11 @@ impl PyWorkSpecMeta {
         can_be_continuous=false, min_memory_gb=0.0, interval=None, next_continuous=None,
         max_running=0, max_attempts_returned=0, max_retries=0,
         next_work_spec_name=String::new(), available_count=0, pending_count=0,
-        runtime=String::new()))]
+        runtime=String::new()),
+        text_signature = "(*, priority=0, weight=0, paused=False, continuous=False, \
+            can_be_continuous=False, min_memory_gb=0.0, interval=None, next_continuous=None, \
+            max_running=0, max_attempts_returned=0, max_retries=0, next_work_spec_name='', \
+            available_count=0, pending_count=0, runtime='')")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         priority: i64,
@@ -319,7 +323,8 @@ pub(crate) struct PyWorkUnitQuery {
 #[pymethods]
 impl PyWorkUnitQuery {
     #[new]
-    #[pyo3(signature = (names=None, statuses=None, previous_name=String::new(), limit=0))]
+    #[pyo3(signature = (names=None, statuses=None, previous_name=String::new(), limit=0),
+        text_signature = "(names=None, statuses=None, previous_name='', limit=0)")]
     fn new(
         names: Option<&Bound<'_, PyAny>>,
         statuses: Option<&Bound<'_, PyAny>>,
@@ -672,7 +677,8 @@ pub(crate) struct PyAddWorkUnitItem {
 #[pymethods]
 impl PyAddWorkUnitItem {
     #[new]
-    #[pyo3(signature = (key=String::new(), data=None, meta=None))]
+    #[pyo3(signature = (key=String::new(), data=None, meta=None),
+        text_signature = "(key='', data=None, meta=None)")]
     fn new(
         key: String,
         data: Option<&Bound<'_, PyAny>>,
@@ -881,7 +887,10 @@ impl PyWorkSpecData {
     #[pyo3(signature = (*, name=String::new(), disabled=false, continuous=false, interval=0.0,
         priority=0, weight=0, nice=0, min_gb=0.0, max_running=0, max_getwork=0,
         max_retries=0, then=String::new(), runtime=String::new(), module=String::new(),
-        run_function=String::new()))]
+        run_function=String::new()),
+        text_signature = "(*, name='', disabled=False, continuous=False, interval=0.0, \
+            priority=0, weight=0, nice=0, min_gb=0.0, max_running=0, max_getwork=0, \
+            max_retries=0, then='', runtime='', module='', run_function='')")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,

@@ -113,7 +113,7 @@ impl PyAttempt {
     }
 
     /// Gives the unit back, to be tried again after `delay`.
-    #[pyo3(signature = (data=None, delay=None))]
+    #[pyo3(signature = (data=None, delay=None), text_signature = "($self, data=None, delay=0)")]
     fn retry(
         &self,
         py: Python<'_>,
@@ -257,7 +257,9 @@ impl PyWorker {
 
     /// Asks the scheduler for work; an empty list when there is none.
     #[pyo3(signature = (request=None, *, number_of_work_units=1, available_gb=0.0,
-        lifetime=None, work_specs=None, runtimes=None))]
+        lifetime=None, work_specs=None, runtimes=None),
+        text_signature = "($self, request=None, *, number_of_work_units=1, available_gb=0.0, \
+            lifetime=0, work_specs=None, runtimes=None)")]
     #[allow(clippy::too_many_arguments)]
     fn request_attempts(
         &self,
@@ -283,7 +285,7 @@ impl PyWorker {
 
     /// Starts an attempt on `work_unit` regardless of its state (lifetime 0:
     /// 15 minutes).
-    #[pyo3(signature = (work_unit, lifetime=None))]
+    #[pyo3(signature = (work_unit, lifetime=None), text_signature = "($self, work_unit, lifetime=0)")]
     fn make_attempt(
         &self,
         py: Python<'_>,
