@@ -56,7 +56,7 @@ impl Attempt {
         let spec = st.specs.get(&att.spec)?;
         let ns = st.namespaces.get(&spec.ns)?;
         let worker = st.workers.get(&att.worker)?;
-        let unit = spec.units.get(&att.unit)?;
+        let unit = spec.unit(att.unit)?;
         let ns_handle = coord.namespace_handle(spec.ns, ns.name.clone());
         let spec_handle = WorkSpec::new(ns_handle.clone(), att.spec, spec.name.clone());
         let worker_ns = match st.namespaces.get(&worker.ns) {
@@ -66,7 +66,7 @@ impl Attempt {
             _ => ns_handle,
         };
         Some(Attempt {
-            unit: WorkUnit::new(spec_handle, unit.id, att.unit.clone()),
+            unit: WorkUnit::new(spec_handle, unit, att.unit),
             worker: Worker::new(worker_ns, att.worker, worker.name.clone()),
             id,
         })
@@ -126,13 +126,13 @@ impl Attempt {
     pub fn renew(&self, extend_duration: TimeDelta, data: Option<Map>) -> Result<()> {
         self.coord().with(|st, now| {
             let att = st.attempt(self.id)?;
-            let (spec_id, unit, old_exp) = (att.spec, att.unit.clone(), att.expiration);
+            let (spec_id, slot, old_exp) = (att.spec, att.unit, att.expiration);
             match att.status {
                 AttemptStatus::Pending | AttemptStatus::Expired => {}
                 _ => return Err(Error::NotPending),
             }
             let spec = st.spec_mut(spec_id)?;
-            let active = spec.units.get(&unit).and_then(|u| u.active) == Some(self.id);
+            let active = spec.unit(slot).and_then(|u| u.active) == Some(self.id);
             if !active {
                 st.complete(self.id, AttemptStatus::Expired, data, now);
                 return Err(Error::LostLease);
@@ -196,8 +196,8 @@ impl Attempt {
             if att.status != AttemptStatus::Pending {
                 return Err(Error::NotPending);
             }
-            let (spec_id, unit) = (att.spec, att.unit.clone());
-            if let Some(u) = st.spec_mut(spec_id)?.units.get_mut(&unit) {
+            let (spec_id, slot) = (att.spec, att.unit);
+            if let Some(u) = st.spec_mut(spec_id)?.unit_mut(slot) {
                 if u.active == Some(self.id) {
                     u.not_before = Some(add(now, delay));
                 }
@@ -213,7 +213,7 @@ impl Attempt {
 fn chain(st: &mut State, id: Id, now: Time) -> Result<()> {
     let att = st.attempt(id)?;
     let spec = st.spec(att.spec)?;
-    if spec.units.get(&att.unit).and_then(|u| u.active) != Some(id) {
+    if spec.unit(att.unit).and_then(|u| u.active) != Some(id) {
         return Ok(());
     }
     let Some(output) = att.data.get("output") else {

@@ -274,19 +274,8 @@ impl Namespace {
                 None => {
                     let id = st.fresh_id();
                     let key: Arc<str> = Arc::from(name.as_str());
-                    st.specs.insert(
-                        id,
-                        SpecState {
-                            ns: self.id,
-                            name: key.clone(),
-                            data,
-                            meta,
-                            units: BTreeMap::new(),
-                            queues: Default::default(),
-                            expiring: Default::default(),
-                            counts: Default::default(),
-                        },
-                    );
+                    st.specs
+                        .insert(id, SpecState::new(self.id, key.clone(), data, meta));
                     st.namespaces
                         .get_mut(&self.id)
                         .ok_or(Error::Gone)?

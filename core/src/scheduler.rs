@@ -45,58 +45,55 @@ pub fn simplified_scheduler(
         Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
         None => rand::make_rng(),
     };
-    choose(metas, now, available_gb, &mut rng).map(str::to_owned)
+    let _ = available_gb; // accepted for the API; no backend filters by memory
+    choose(metas.iter().map(|(n, m)| (n.as_str(), m)), now, &mut rng).map(str::to_owned)
 }
 
-/// The scheduler with a caller's random source.
-pub(crate) fn choose<'a, R: Rng + ?Sized>(
-    metas: &'a Metas,
-    now: DateTime<Utc>,
-    _available_gb: f64,
-    rng: &mut R,
-) -> Result<&'a str> {
-    let eligible: Vec<(&str, &WorkSpecMeta)> = metas
-        .iter()
-        .filter(|(_, m)| m.can_do_work(now))
-        .map(|(n, m)| (n.as_str(), m))
-        .collect();
+/// The scheduler over `(name, meta)` pairs in ascending name order, drawing
+/// from a caller's random source. Allocates nothing.
+pub(crate) fn choose<'a, I, R>(metas: I, now: DateTime<Utc>, rng: &mut R) -> Result<&'a str>
+where
+    I: Iterator<Item = (&'a str, &'a WorkSpecMeta)> + Clone,
+    R: Rng + ?Sized,
+{
+    let eligible = metas.filter(move |(_, m)| m.can_do_work(now));
     let top = eligible
-        .iter()
+        .clone()
         .map(|(_, m)| m.priority)
         .max()
         .ok_or(Error::NoWork)?;
-    let candidates: Vec<(&str, &WorkSpecMeta)> = eligible
-        .into_iter()
-        .filter(|(_, m)| m.priority == top)
-        .collect();
+    let candidates = eligible.filter(move |(_, m)| m.priority == top);
     // Scores are W * (fair share of P+1 pending units - pending); they sum to W > 0.
-    let total_weight: i128 = candidates.iter().map(|(_, m)| m.weight as i128).sum();
-    let total_pending: i128 = candidates
-        .iter()
-        .map(|(_, m)| m.pending_count as i128)
-        .sum();
-    let scored: Vec<(&str, i128)> = candidates
-        .iter()
-        .map(|(n, m)| {
-            let score =
-                m.weight as i128 * (total_pending + 1) - total_weight * m.pending_count as i128;
-            (*n, score)
-        })
-        .filter(|(_, s)| *s > 0)
-        .collect();
-    let sum: i128 = scored.iter().map(|(_, s)| s).sum();
-    if scored.len() == 1 {
-        return Ok(scored[0].0);
+    let (total_weight, total_pending) =
+        candidates.clone().fold((0i128, 0i128), |(w, p), (_, m)| {
+            (w + m.weight as i128, p + m.pending_count as i128)
+        });
+    let score = move |m: &WorkSpecMeta| {
+        m.weight as i128 * (total_pending + 1) - total_weight * m.pending_count as i128
+    };
+    let positive = candidates.filter(move |(_, m)| score(m) > 0);
+    let (count, sum) = positive
+        .clone()
+        .fold((0usize, 0i128), |(c, s), (_, m)| (c + 1, s + score(m)));
+    let mut walk = positive.clone();
+    if count == 1 {
+        return walk.next().map(|(n, _)| n).ok_or(Error::NoWork);
     }
     let sum = u128::try_from(sum).map_err(|_| Error::NoWork)?;
+    if sum == 0 {
+        return Err(Error::NoWork);
+    }
     let mut r = rng.random_range(0..sum) as i128;
-    for (name, score) in &scored {
-        if r < *score {
+    let mut last = Err(Error::NoWork);
+    for (name, m) in walk {
+        let s = score(m);
+        if r < s {
             return Ok(name);
         }
-        r -= score;
+        r -= s;
+        last = Ok(name);
     }
-    scored.last().map(|(n, _)| *n).ok_or(Error::NoWork)
+    last
 }
 
 #[cfg(test)]

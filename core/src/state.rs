@@ -13,6 +13,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -27,6 +28,29 @@ use crate::value::Map;
 /// Identity of an object inside one `Coordinate`; never reused.
 pub(crate) type Id = u64;
 pub(crate) type Time = DateTime<Utc>;
+
+/// Hashes ids: they are unique sequential integers chosen by the engine (no
+/// untrusted keys), so a multiplicative hash spreads them well at a fraction
+/// of SipHash's cost.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by object id.
+pub(crate) type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
 
 /// The default attempt lifetime and worker expiration.
 pub(crate) const DEFAULT_LEASE: TimeDelta = TimeDelta::minutes(15);
@@ -69,6 +93,7 @@ pub(crate) struct NsState {
 
 pub(crate) struct UnitState {
     pub id: Id,
+    pub name: Arc<str>,
     pub data: Map,
     pub priority: f64,
     pub not_before: Option<Time>,
@@ -76,34 +101,38 @@ pub(crate) struct UnitState {
     pub attempts: Vec<Id>,
 }
 
+/// Index of a unit in its spec's slab; stable while the unit lives.
+pub(crate) type Slot = u32;
+
 /// Units with no active attempt, by when and in which order they run.
 #[derive(Default)]
 pub(crate) struct Queues {
-    pub available: BTreeSet<(QueuePriority, Arc<str>)>,
-    pub delayed: BTreeSet<(Time, Arc<str>)>,
+    /// Ordered by priority (highest first), then name; the slot finds the unit.
+    pub available: BTreeSet<(QueuePriority, Arc<str>, Slot)>,
+    pub delayed: BTreeSet<(Time, Slot)>,
     /// The latest `now` that placed a unit; an earlier `now` means the clock
     /// went back and `available` may hold units that are delayed again.
     pub placed_at: Option<Time>,
 }
 
 impl Queues {
-    pub fn enqueue(&mut self, name: &Arc<str>, unit: &UnitState, now: Time) {
+    pub fn enqueue(&mut self, slot: Slot, unit: &UnitState, now: Time) {
         self.placed_at = Some(self.placed_at.map_or(now, |t| t.max(now)));
         match unit.not_before {
-            Some(nb) if now < nb => self.delayed.insert((nb, name.clone())),
+            Some(nb) if now < nb => self.delayed.insert((nb, slot)),
             _ => self
                 .available
-                .insert((QueuePriority(unit.priority), name.clone())),
+                .insert((QueuePriority(unit.priority), unit.name.clone(), slot)),
         };
     }
 
-    pub fn dequeue(&mut self, name: &Arc<str>, unit: &UnitState) {
+    pub fn dequeue(&mut self, slot: Slot, unit: &UnitState) {
         if !self
             .available
-            .remove(&(QueuePriority(unit.priority), name.clone()))
+            .remove(&(QueuePriority(unit.priority), unit.name.clone(), slot))
         {
             if let Some(nb) = unit.not_before {
-                self.delayed.remove(&(nb, name.clone()));
+                self.delayed.remove(&(nb, slot));
             }
         }
     }
@@ -137,17 +166,55 @@ pub(crate) struct SpecState {
     pub name: Arc<str>,
     pub data: Map,
     pub meta: WorkSpecMeta,
-    pub units: BTreeMap<Arc<str>, UnitState>,
+    /// Units by slot; `None` marks a free slot (listed in `free`).
+    pub units: Vec<Option<UnitState>>,
+    pub free: Vec<Slot>,
+    /// Slots by name, in name order (for lookups and queries).
+    pub names: BTreeMap<Arc<str>, Slot>,
     pub queues: Queues,
     pub expiring: BTreeSet<(Time, Id)>,
     pub counts: Counts,
 }
 
+/// The unit in `slot`, borrowing only the slab (so other fields stay usable).
+fn slot_mut(units: &mut [Option<UnitState>], slot: Slot) -> Option<&mut UnitState> {
+    units.get_mut(slot as usize).and_then(Option::as_mut)
+}
+
 impl SpecState {
+    pub fn new(ns: Id, name: Arc<str>, data: Map, meta: WorkSpecMeta) -> Self {
+        SpecState {
+            ns,
+            name,
+            data,
+            meta,
+            units: Vec::new(),
+            free: Vec::new(),
+            names: BTreeMap::new(),
+            queues: Queues::default(),
+            expiring: BTreeSet::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    pub fn unit(&self, slot: Slot) -> Option<&UnitState> {
+        self.units.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    pub fn unit_mut(&mut self, slot: Slot) -> Option<&mut UnitState> {
+        slot_mut(&mut self.units, slot)
+    }
+
+    /// The slot and unit called `name`.
+    pub fn named(&self, name: &str) -> Option<(Slot, &UnitState)> {
+        let slot = *self.names.get(name)?;
+        Some((slot, self.unit(slot)?))
+    }
+
     /// Takes a unit out of whatever accounts for it: its active attempt's
     /// counter and expiry entry, or its queue. The caller re-homes or removes it.
-    fn release(&mut self, key: &Arc<str>, attempts: &HashMap<Id, AttemptState>) {
-        let Some(unit) = self.units.get(key) else {
+    fn release(&mut self, slot: Slot, attempts: &IdMap<AttemptState>) {
+        let Some(unit) = self.units.get(slot as usize).and_then(Option::as_ref) else {
             return;
         };
         match unit.active.and_then(|a| attempts.get(&a).map(|s| (a, s))) {
@@ -157,19 +224,29 @@ impl SpecState {
                     self.expiring.remove(&(att.expiration, id));
                 }
             }
-            None => self.queues.dequeue(key, unit),
+            None => self.queues.dequeue(slot, unit),
         }
     }
 
-    /// The unit's shared name key.
-    pub fn key(&self, name: &str) -> Option<Arc<str>> {
-        self.units.get_key_value(name).map(|(k, _)| k.clone())
+    /// Re-queues a unit after `f` changes it (its queue keys may change).
+    pub fn requeue(&mut self, slot: Slot, now: Time, f: impl FnOnce(&mut UnitState)) {
+        let Some(unit) = slot_mut(&mut self.units, slot) else {
+            return;
+        };
+        let queued = unit.active.is_none();
+        if queued {
+            self.queues.dequeue(slot, unit);
+        }
+        f(unit);
+        if queued {
+            self.queues.enqueue(slot, unit, now);
+        }
     }
 }
 
 pub(crate) struct AttemptState {
     pub spec: Id,
-    pub unit: Arc<str>,
+    pub unit: Slot,
     pub worker: Id,
     pub status: AttemptStatus,
     pub data: Map,
@@ -197,11 +274,11 @@ pub(crate) struct WorkerState {
 pub(crate) struct State {
     next_id: Id,
     pub rng: StdRng,
-    pub namespaces: HashMap<Id, NsState>,
+    pub namespaces: IdMap<NsState>,
     pub ns_by_name: BTreeMap<Arc<str>, Id>,
-    pub specs: HashMap<Id, SpecState>,
-    pub workers: HashMap<Id, WorkerState>,
-    pub attempts: HashMap<Id, AttemptState>,
+    pub specs: IdMap<SpecState>,
+    pub workers: IdMap<WorkerState>,
+    pub attempts: IdMap<AttemptState>,
 }
 
 impl State {
@@ -209,11 +286,11 @@ impl State {
         State {
             next_id: 1,
             rng,
-            namespaces: HashMap::new(),
+            namespaces: IdMap::default(),
             ns_by_name: BTreeMap::new(),
-            specs: HashMap::new(),
-            workers: HashMap::new(),
-            attempts: HashMap::new(),
+            specs: IdMap::default(),
+            workers: IdMap::default(),
+            attempts: IdMap::default(),
         }
     }
 
@@ -235,10 +312,10 @@ impl State {
         self.specs.get_mut(&id).ok_or(Error::Gone)
     }
 
-    pub fn unit(&self, spec: Id, name: &str, id: Id) -> Result<&UnitState> {
+    /// The live unit at `slot` whose id is `id`.
+    pub fn unit(&self, spec: Id, slot: Slot, id: Id) -> Result<&UnitState> {
         self.spec(spec)?
-            .units
-            .get(name)
+            .unit(slot)
             .filter(|u| u.id == id)
             .ok_or(Error::Gone)
     }
@@ -293,26 +370,31 @@ impl State {
         let queues = &mut spec.queues;
         if queues.placed_at.is_some_and(|t| now < t) {
             // The clock went back: units made available may be delayed again.
+            let units = &spec.units;
+            let nb = |slot: Slot| units[slot as usize].as_ref().and_then(|u| u.not_before);
             let again: Vec<_> = queues
                 .available
                 .iter()
-                .filter(|(_, name)| spec.units[name].not_before.is_some_and(|nb| now < nb))
+                .filter(|(_, _, slot)| nb(*slot).is_some_and(|nb| now < nb))
                 .cloned()
                 .collect();
-            for (p, name) in again {
-                queues.available.remove(&(p, name.clone()));
-                if let Some(nb) = spec.units[&name].not_before {
-                    queues.delayed.insert((nb, name));
+            for entry in again {
+                queues.available.remove(&entry);
+                if let Some(t) = nb(entry.2) {
+                    queues.delayed.insert((t, entry.2));
                 }
             }
         }
-        while let Some((nb, name)) = queues.delayed.first().cloned() {
+        while let Some(&(nb, slot)) = queues.delayed.first() {
             if now < nb {
                 break;
             }
             queues.delayed.pop_first();
-            let p = spec.units.get(&name).map_or(0.0, |u| u.priority);
-            queues.available.insert((QueuePriority(p), name));
+            if let Some(u) = spec.units.get(slot as usize).and_then(Option::as_ref) {
+                queues
+                    .available
+                    .insert((QueuePriority(u.priority), u.name.clone(), slot));
+            }
         }
         queues.placed_at = Some(now);
     }
@@ -329,15 +411,15 @@ impl State {
         if let Some(data) = data {
             att.data = data;
         }
-        let (spec_id, worker_id, expiration) = (att.spec, att.worker, att.expiration);
-        let unit_name = att.unit.clone();
+        let (spec_id, slot, worker_id, expiration) =
+            (att.spec, att.unit, att.worker, att.expiration);
         if let Some(w) = self.workers.get_mut(&worker_id) {
             w.active_attempts.remove(&id);
         }
         let Some(spec) = self.specs.get_mut(&spec_id) else {
             return;
         };
-        let Some(unit) = spec.units.get_mut(&unit_name) else {
+        let Some(unit) = slot_mut(&mut spec.units, slot) else {
             return;
         };
         if unit.active != Some(id) {
@@ -350,13 +432,13 @@ impl State {
         match status {
             AttemptStatus::Expired | AttemptStatus::Retryable => {
                 unit.active = None;
-                spec.queues.enqueue(&unit_name, unit, now);
+                spec.queues.enqueue(slot, unit, now);
             }
             _ => spec.counts.add(status, 1),
         }
     }
 
-    /// Adds or updates a unit with AddWorkUnit semantics; returns its id.
+    /// Adds or updates a unit with AddWorkUnit semantics; returns its slot.
     pub fn put_unit(
         &mut self,
         spec_id: Id,
@@ -364,41 +446,53 @@ impl State {
         data: Map,
         meta: WorkUnitMeta,
         now: Time,
-    ) -> Result<Id> {
+    ) -> Result<Slot> {
         let new_id = self.next_id;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
-        if let Some(key) = spec.key(name) {
-            let pending = spec.units[&key]
-                .active
+        if let Some(&slot) = spec.names.get(name) {
+            let pending = spec
+                .unit(slot)
+                .and_then(|u| u.active)
                 .and_then(|a| self.attempts.get(&a))
                 .is_some_and(|a| a.status == AttemptStatus::Pending);
             if !pending {
                 // Queued, finished or failed: re-queue it; history is kept.
-                spec.release(&key, &self.attempts);
+                spec.release(slot, &self.attempts);
             }
-            let unit = spec.units.get_mut(&key).ok_or(Error::Gone)?;
+            let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
             unit.data = data;
             unit.priority = priority(meta.priority);
             unit.not_before = meta.not_before;
             if !pending {
                 unit.active = None;
-                spec.queues.enqueue(&key, unit, now);
+                spec.queues.enqueue(slot, unit, now);
             }
-            return Ok(unit.id);
+            return Ok(slot);
         }
         self.next_id += 1;
-        let key: Arc<str> = Arc::from(name);
+        let name: Arc<str> = Arc::from(name);
         let unit = UnitState {
             id: new_id,
+            name: name.clone(),
             data,
             priority: priority(meta.priority),
             not_before: meta.not_before,
             active: None,
             attempts: Vec::new(),
         };
-        spec.queues.enqueue(&key, &unit, now);
-        spec.units.insert(key, unit);
-        Ok(new_id)
+        let slot = match spec.free.pop() {
+            Some(slot) => slot,
+            None => {
+                spec.units.push(None);
+                Slot::try_from(spec.units.len() - 1).map_err(|_| Error::BadWorkUnitItem {
+                    reason: "too many work units in one work spec".into(),
+                })?
+            }
+        };
+        spec.queues.enqueue(slot, &unit, now);
+        spec.units[slot as usize] = Some(unit);
+        spec.names.insert(name, slot);
+        Ok(slot)
     }
 
     /// Creates a Pending attempt of `worker` on the unit, displacing any
@@ -406,15 +500,28 @@ impl State {
     pub fn start_attempt(
         &mut self,
         spec_id: Id,
-        name: &Arc<str>,
+        slot: Slot,
+        worker: Id,
+        lifetime: TimeDelta,
+        now: Time,
+    ) -> Result<Id> {
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        spec.release(slot, &self.attempts);
+        self.attach_attempt(spec_id, slot, worker, lifetime, now)
+    }
+
+    /// `start_attempt` for a unit already released from its queue or attempt.
+    pub fn attach_attempt(
+        &mut self,
+        spec_id: Id,
+        slot: Slot,
         worker: Id,
         lifetime: TimeDelta,
         now: Time,
     ) -> Result<Id> {
         let id = self.fresh_id();
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
-        spec.release(name, &self.attempts);
-        let unit = spec.units.get_mut(name).ok_or(Error::Gone)?;
+        let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
         let expiration = add(now, lifetime);
         unit.active = Some(id);
         unit.attempts.push(id);
@@ -425,7 +532,7 @@ impl State {
             id,
             AttemptState {
                 spec: spec_id,
-                unit: name.clone(),
+                unit: slot,
                 worker,
                 status: AttemptStatus::Pending,
                 data,
@@ -440,18 +547,17 @@ impl State {
         Ok(id)
     }
 
-    /// Removes a unit and its attempts; returns whether it existed.
-    pub fn remove_unit(&mut self, spec_id: Id, name: &str) -> bool {
+    /// Removes a unit and its attempts.
+    pub fn remove_unit(&mut self, spec_id: Id, slot: Slot) {
         let Some(spec) = self.specs.get_mut(&spec_id) else {
-            return false;
+            return;
         };
-        let Some(key) = spec.key(name) else {
-            return false;
+        spec.release(slot, &self.attempts);
+        let Some(unit) = spec.units.get_mut(slot as usize).and_then(Option::take) else {
+            return;
         };
-        spec.release(&key, &self.attempts);
-        let Some(unit) = spec.units.remove(&key) else {
-            return false;
-        };
+        spec.names.remove(&unit.name);
+        spec.free.push(slot);
         for id in unit.attempts {
             if let Some(att) = self.attempts.remove(&id) {
                 if let Some(w) = self.workers.get_mut(&att.worker) {
@@ -459,20 +565,19 @@ impl State {
                 }
             }
         }
-        true
     }
 
     /// Detaches the unit's active attempt (which keeps its status) and
     /// queues the unit again.
-    pub fn clear_active(&mut self, spec_id: Id, key: &Arc<str>, now: Time) -> Result<()> {
+    pub fn clear_active(&mut self, spec_id: Id, slot: Slot, now: Time) -> Result<()> {
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
-        if spec.units.get(key).is_none_or(|u| u.active.is_none()) {
+        if spec.unit(slot).is_none_or(|u| u.active.is_none()) {
             return Ok(());
         }
-        spec.release(key, &self.attempts);
-        if let Some(unit) = spec.units.get_mut(key) {
+        spec.release(slot, &self.attempts);
+        if let Some(unit) = slot_mut(&mut spec.units, slot) {
             unit.active = None;
-            spec.queues.enqueue(key, unit, now);
+            spec.queues.enqueue(slot, unit, now);
         }
         Ok(())
     }
@@ -482,7 +587,7 @@ impl State {
         let Some(spec) = self.specs.remove(&spec_id) else {
             return;
         };
-        for unit in spec.units.into_values() {
+        for unit in spec.units.into_iter().flatten() {
             for id in unit.attempts {
                 if let Some(att) = self.attempts.remove(&id) {
                     if let Some(w) = self.workers.get_mut(&att.worker) {

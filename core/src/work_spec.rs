@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::meta::{
     extract_work_spec_meta, AddWorkUnitItem, Summary, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
 };
-use crate::state::{priority, Id, State, Time};
+use crate::state::{priority, Id, Slot, State, Time};
 use crate::status::WorkUnitStatus;
 use crate::value::Map;
 use crate::work_unit::WorkUnit;
@@ -116,17 +116,9 @@ impl WorkSpec {
     /// (a finished or failed unit becomes available again; history is kept).
     pub fn add_work_unit(&self, name: &str, data: Map, meta: WorkUnitMeta) -> Result<WorkUnit> {
         self.coord().with(|st, now| {
-            let id = st.put_unit(self.id, name, data, meta, now)?;
-            let key = st
-                .spec(self.id)?
-                .units
-                .get_key_value(name)
-                .map(|(k, _)| k.clone());
-            Ok(WorkUnit::new(
-                self.clone(),
-                id,
-                key.unwrap_or_else(|| Arc::from(name)),
-            ))
+            let slot = st.put_unit(self.id, name, data, meta, now)?;
+            let unit = st.spec(self.id)?.unit(slot).ok_or(Error::Gone)?;
+            Ok(WorkUnit::new(self.clone(), unit, slot))
         })
     }
 
@@ -145,12 +137,11 @@ impl WorkSpec {
     /// The unit called `name`.
     pub fn work_unit(&self, name: &str) -> Result<WorkUnit> {
         self.coord().with(|st, _| {
-            let (key, unit) = st
+            let (slot, unit) = st
                 .spec(self.id)?
-                .units
-                .get_key_value(name)
+                .named(name)
                 .ok_or_else(|| Error::NoSuchWorkUnit { name: name.into() })?;
-            Ok(WorkUnit::new(self.clone(), unit.id, key.clone()))
+            Ok(WorkUnit::new(self.clone(), unit, slot))
         })
     }
 
@@ -161,9 +152,12 @@ impl WorkSpec {
             let spec = st.spec(self.id)?;
             Ok(selected
                 .into_iter()
-                .filter_map(|key| {
-                    let id = spec.units.get(&key)?.id;
-                    Some((key.to_string(), WorkUnit::new(self.clone(), id, key)))
+                .filter_map(|slot| {
+                    let unit = spec.unit(slot)?;
+                    Some((
+                        unit.name.to_string(),
+                        WorkUnit::new(self.clone(), unit, slot),
+                    ))
                 })
                 .collect())
         })
@@ -196,17 +190,8 @@ impl WorkSpec {
         self.coord().with(|st, now| {
             let selected = select(st, self.id, query, now)?;
             let spec = st.spec_mut(self.id)?;
-            for key in selected {
-                if let Some(unit) = spec.units.get_mut(&key) {
-                    let queued = unit.active.is_none();
-                    if queued {
-                        spec.queues.dequeue(&key, unit);
-                    }
-                    unit.priority = priority(f(unit.priority));
-                    if queued {
-                        spec.queues.enqueue(&key, unit, now);
-                    }
-                }
+            for slot in selected {
+                spec.requeue(slot, now, |unit| unit.priority = priority(f(unit.priority)));
             }
             Ok(())
         })
@@ -216,10 +201,11 @@ impl WorkSpec {
     pub fn delete_work_units(&self, query: &WorkUnitQuery) -> Result<usize> {
         self.coord().with(|st, now| {
             let selected = select(st, self.id, query, now)?;
-            Ok(selected
-                .iter()
-                .filter(|k| st.remove_unit(self.id, k))
-                .count())
+            let n = selected.len();
+            for slot in selected {
+                st.remove_unit(self.id, slot);
+            }
+            Ok(n)
         })
     }
 
@@ -232,8 +218,8 @@ impl WorkSpec {
     }
 }
 
-/// The names a query selects, ascending (after sweeping the spec).
-fn select(st: &mut State, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<Vec<Arc<str>>> {
+/// The slots of the units a query selects, by name (after sweeping the spec).
+fn select(st: &mut State, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<Vec<Slot>> {
     st.spec(spec_id)?;
     st.sweep(spec_id, now);
     let st = &*st;
@@ -260,9 +246,9 @@ fn select(st: &mut State, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<V
                 if out.len() >= limit {
                     break;
                 }
-                if let Some((key, unit)) = spec.units.get_key_value(name.as_str()) {
+                if let Some((slot, unit)) = spec.named(name) {
                     if after(name) && status_ok(unit) {
-                        out.push(key.clone());
+                        out.push(slot);
                     }
                 }
             }
@@ -273,12 +259,12 @@ fn select(st: &mut State, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<V
             } else {
                 Bound::Excluded(q.previous_name.as_str())
             };
-            for (key, unit) in spec.units.range::<str, _>((start, Bound::Unbounded)) {
+            for (_, &slot) in spec.names.range::<str, _>((start, Bound::Unbounded)) {
                 if out.len() >= limit {
                     break;
                 }
-                if status_ok(unit) {
-                    out.push(key.clone());
+                if spec.unit(slot).is_some_and(status_ok) {
+                    out.push(slot);
                 }
             }
         }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::attempt::Attempt;
 use crate::coordinate::Coordinate;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::meta::WorkUnitMeta;
-use crate::state::{priority, Id, State, UnitState};
+use crate::state::{priority, Id, Slot, State, UnitState};
 use crate::status::WorkUnitStatus;
 use crate::value::Map;
 use crate::work_spec::WorkSpec;
@@ -17,6 +17,7 @@ use crate::work_spec::WorkSpec;
 pub struct WorkUnit {
     pub(crate) spec: WorkSpec,
     pub(crate) id: Id,
+    pub(crate) slot: Slot,
     name: Arc<str>,
 }
 
@@ -40,8 +41,13 @@ impl std::hash::Hash for WorkUnit {
 }
 
 impl WorkUnit {
-    pub(crate) fn new(spec: WorkSpec, id: Id, name: Arc<str>) -> Self {
-        WorkUnit { spec, id, name }
+    pub(crate) fn new(spec: WorkSpec, unit: &UnitState, slot: Slot) -> Self {
+        WorkUnit {
+            spec,
+            id: unit.id,
+            slot,
+            name: unit.name.clone(),
+        }
     }
 
     fn coord(&self) -> &Coordinate {
@@ -50,7 +56,7 @@ impl WorkUnit {
 
     fn read<T>(&self, f: impl FnOnce(&State, &UnitState) -> T) -> Result<T> {
         self.coord().with(|st, _| {
-            let unit = st.unit(self.spec.id, &self.name, self.id)?;
+            let unit = st.unit(self.spec.id, self.slot, self.id)?;
             Ok(f(st, unit))
         })
     }
@@ -77,9 +83,9 @@ impl WorkUnit {
     /// The unit's status now (expired leases are observed first).
     pub fn status(&self) -> Result<WorkUnitStatus> {
         self.coord().with(|st, now| {
-            st.unit(self.spec.id, &self.name, self.id)?;
+            st.unit(self.spec.id, self.slot, self.id)?;
             st.sweep(self.spec.id, now);
-            Ok(st.unit_status(st.unit(self.spec.id, &self.name, self.id)?, now))
+            Ok(st.unit_status(st.unit(self.spec.id, self.slot, self.id)?, now))
         })
     }
 
@@ -112,17 +118,8 @@ impl WorkUnit {
     /// Changes the unit, keeping it at the right place in its spec's queues.
     fn update(&self, f: impl FnOnce(&mut UnitState)) -> Result<()> {
         self.coord().with(|st, now| {
-            st.unit(self.spec.id, &self.name, self.id)?;
-            let spec = st.spec_mut(self.spec.id)?;
-            let unit = spec.units.get_mut(&self.name).ok_or(Error::Gone)?;
-            let queued = unit.active.is_none();
-            if queued {
-                spec.queues.dequeue(&self.name, unit);
-            }
-            f(unit);
-            if queued {
-                spec.queues.enqueue(&self.name, unit, now);
-            }
+            st.unit(self.spec.id, self.slot, self.id)?;
+            st.spec_mut(self.spec.id)?.requeue(self.slot, now, f);
             Ok(())
         })
     }
@@ -130,9 +127,9 @@ impl WorkUnit {
     /// The active attempt, if any (expired leases are observed first).
     pub fn active_attempt(&self) -> Result<Option<Attempt>> {
         self.coord().with(|st, now| {
-            st.unit(self.spec.id, &self.name, self.id)?;
+            st.unit(self.spec.id, self.slot, self.id)?;
             st.sweep(self.spec.id, now);
-            let unit = st.unit(self.spec.id, &self.name, self.id)?;
+            let unit = st.unit(self.spec.id, self.slot, self.id)?;
             Ok(unit
                 .active
                 .and_then(|a| Attempt::from_state(st, self.coord(), a)))
@@ -143,15 +140,15 @@ impl WorkUnit {
     /// available, or delayed if its not-before time is ahead.
     pub fn clear_active_attempt(&self) -> Result<()> {
         self.coord().with(|st, now| {
-            st.unit(self.spec.id, &self.name, self.id)?;
-            st.clear_active(self.spec.id, &self.name, now)
+            st.unit(self.spec.id, self.slot, self.id)?;
+            st.clear_active(self.spec.id, self.slot, now)
         })
     }
 
     /// Every attempt ever made on this unit, oldest first.
     pub fn attempts(&self) -> Result<Vec<Attempt>> {
         self.coord().with(|st, _| {
-            let unit = st.unit(self.spec.id, &self.name, self.id)?;
+            let unit = st.unit(self.spec.id, self.slot, self.id)?;
             Ok(unit
                 .attempts
                 .iter()

@@ -10,8 +10,9 @@ use crate::clock::add;
 use crate::coordinate::{Coordinate, Namespace};
 use crate::error::{Error, Result};
 use crate::meta::AttemptRequest;
-use crate::scheduler::{choose, limit_metas_to_names, limit_metas_to_runtimes, Metas};
-use crate::state::{Id, State, Time, WorkerState, DEFAULT_LEASE};
+use crate::meta::WorkSpecMeta;
+use crate::scheduler::choose;
+use crate::state::{Id, Slot, State, Time, WorkerState, DEFAULT_LEASE};
 use crate::status::AttemptStatus;
 use crate::value::{Map, Value};
 use crate::work_unit::WorkUnit;
@@ -213,14 +214,8 @@ impl Worker {
         };
         self.with(|st, now| {
             let spec = unit.work_spec().id;
-            let key = st
-                .spec(spec)?
-                .units
-                .get_key_value(unit.name())
-                .filter(|(_, u)| u.id == unit.id)
-                .map(|(k, _)| k.clone())
-                .ok_or(Error::Gone)?;
-            let id = st.start_attempt(spec, &key, self.id, lifetime, now)?;
+            st.unit(spec, unit.slot, unit.id)?;
+            let id = st.start_attempt(spec, unit.slot, self.id, lifetime, now)?;
             Attempt::from_state(st, self.coord(), id).ok_or(Error::Gone)
         })
     }
@@ -281,22 +276,27 @@ fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Resul
         .iter()
         .map(|(k, &v)| (k.clone(), v))
         .collect();
-    let mut metas = Metas::new();
-    for (name, id) in &specs {
-        st.sweep(*id, now);
-        metas.insert(name.to_string(), st.meta(*id, true)?);
+    // The same filters as limit_metas_to_names / limit_metas_to_runtimes,
+    // without building a map per request.
+    let mut metas: Vec<(Arc<str>, Id, WorkSpecMeta)> = Vec::with_capacity(specs.len());
+    for (name, id) in specs {
+        st.sweep(id, now);
+        let meta = st.meta(id, true)?;
+        let named = req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == *name);
+        let runs = req.runtimes.is_empty() || req.runtimes.contains(&meta.runtime);
+        if named && runs {
+            metas.push((name, id, meta));
+        }
     }
-    let metas =
-        limit_metas_to_runtimes(limit_metas_to_names(metas, &req.work_specs), &req.runtimes);
-    let Ok(chosen) = choose(&metas, now, req.available_gb, &mut st.rng) else {
+    let candidates = metas.iter().map(|(n, _, m)| (&**n, m));
+    let Ok(chosen) = choose(candidates, now, &mut st.rng) else {
         return Ok(Vec::new());
     };
-    let meta = &metas[chosen];
-    let spec_id = specs
+    let (_, spec_id, meta) = metas
         .iter()
-        .find(|(n, _)| **n == *chosen)
-        .map(|(_, id)| *id)
+        .find(|(n, _, _)| **n == *chosen)
         .ok_or(Error::Gone)?;
+    let (spec_id, meta) = (*spec_id, meta.clone());
     let mut count = req.number_of_work_units.max(1);
     if meta.max_attempts_returned > 0 {
         count = count.min(meta.max_attempts_returned);
@@ -312,30 +312,32 @@ fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Resul
     let mut taken = 0i64;
     let mut survivors = Vec::new();
     loop {
-        let mut batch: Vec<Arc<str>> = Vec::new();
+        let mut batch: Vec<Slot> = Vec::new();
         while (batch.len() as i64) < count {
             let spec = st.spec_mut(spec_id)?;
-            if let Some((_, name)) = spec.queues.available.first().cloned() {
-                batch.push(name.clone());
-                st.start_attempt(spec_id, &name, worker, lifetime, now)?;
+            let slot = if let Some((_, _, slot)) = spec.queues.available.pop_first() {
+                // Already out of its queue: attach without another search.
+                st.attach_attempt(spec_id, slot, worker, lifetime, now)?;
+                slot
             } else if meta.available_count == 0
                 && meta.pending_count + taken == 0
                 && meta.can_start_continuous(now)
             {
-                let name = continuous_unit(st, spec_id, now)?;
-                batch.push(name.clone());
-                st.start_attempt(spec_id, &name, worker, lifetime, now)?;
+                let slot = continuous_unit(st, spec_id, now)?;
+                st.start_attempt(spec_id, slot, worker, lifetime, now)?;
+                slot
             } else {
                 break;
-            }
+            };
+            batch.push(slot);
             taken += 1;
         }
         if batch.is_empty() {
             break;
         }
-        for name in batch {
+        for slot in batch {
             let spec = st.spec(spec_id)?;
-            let Some(unit) = spec.units.get(&name) else {
+            let Some(unit) = spec.unit(slot) else {
                 continue;
             };
             let Some(id) = unit.active else { continue };
@@ -355,16 +357,13 @@ fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Resul
 
 /// Creates (or reuses) the continuous unit named for `now` and moves the
 /// spec's next continuous time on by its interval.
-fn continuous_unit(st: &mut State, spec_id: Id, now: Time) -> Result<Arc<str>> {
+fn continuous_unit(st: &mut State, spec_id: Id, now: Time) -> Result<Slot> {
     let name = format!("{}.{:03}", now.timestamp(), now.timestamp_subsec_millis());
-    if !st.spec(spec_id)?.units.contains_key(name.as_str()) {
-        st.put_unit(spec_id, &name, Map::new(), Default::default(), now)?;
-    }
+    let slot = match st.spec(spec_id)?.names.get(name.as_str()) {
+        Some(&slot) => slot,
+        None => st.put_unit(spec_id, &name, Map::new(), Default::default(), now)?,
+    };
     let spec = st.spec_mut(spec_id)?;
     spec.meta.next_continuous = Some(add(now, spec.meta.interval));
-    let key = spec
-        .units
-        .get_key_value(name.as_str())
-        .map(|(k, _)| k.clone());
-    key.ok_or(Error::Gone)
+    Ok(slot)
 }
