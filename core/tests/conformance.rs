@@ -82,7 +82,11 @@ fn coverage_trial(scenarios: &[J]) -> Trial {
         catalogue.len(),
         skipped
     );
-    let unknown: Vec<String> = covered.iter().filter(|c| !catalogue.contains(c)).cloned().collect();
+    let unknown: Vec<String> = covered
+        .iter()
+        .filter(|c| !catalogue.contains(c))
+        .cloned()
+        .collect();
     Trial::test("catalogue-coverage", move || {
         if !missing.is_empty() {
             return Err(format!("catalogue entries without a scenario: {missing:?}").into());
