@@ -664,3 +664,10 @@ def test_worker_defaults(ns: c.Namespace, clock: MockClock) -> None:
     w.deactivate()
     assert not w.active()
     w.set_parent(None)
+
+
+def test_package_docstring_example() -> None:
+    import doctest
+
+    result = doctest.testmod(c, verbose=False)
+    assert result.attempted > 0 and result.failed == 0
