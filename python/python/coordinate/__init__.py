@@ -23,6 +23,10 @@ fail, retry or expire.
 
 All behaviour lives in the Rust core; this package only converts values
 and errors. Every call releases the GIL while the core works.
+
+To run work units with Python functions, see :mod:`coordinate.worker`
+(``WorkerPool``, ``Task``, ``Retry``) and the ``coordinate run`` command
+(:mod:`coordinate.cli`).
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ from ._errors import (
     WrongBackendError,
 )
 from ._status import AttemptStatus, WorkUnitStatus
+from .worker import Retry, Task, WorkerPool
 
 __all__ = [
     "AddWorkUnitItem",
@@ -94,7 +99,9 @@ __all__ = [
     "NotPendingError",
     "NoWorkError",
     "NoWorkSpecNameError",
+    "Retry",
     "SummaryRecord",
+    "Task",
     "WorkSpec",
     "WorkSpecData",
     "WorkSpecMeta",
@@ -105,6 +112,7 @@ __all__ = [
     "WorkUnitStatus",
     "WorkUnitTooShortError",
     "Worker",
+    "WorkerPool",
     "WrongBackendError",
     "extract_add_work_unit_item",
     "extract_work_spec_meta",

@@ -1,0 +1,244 @@
+"""The ``coordinate`` command (also ``python -m coordinate``).
+
+``coordinate run FLOW.yaml`` loads the work specs of a flow file, adds its
+work units (and those of ``--units`` files), runs a pool of Python workers
+until no work is left, and prints a summary. Exit status: 0 when all work
+finished, 1 when some failed, 2 for bad input, 3 when stopped (SIGINT or
+SIGTERM) before the work was done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from ._coordinate import Coordinate
+from .flow import FlowError, UnitItem, check_functions, install, load_flow, load_units
+from .progress import make_progress, print_summary
+from .worker import DEFAULT_RUNTIMES, RunResult, WorkerPool
+
+__all__ = ["main", "build_parser"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**64-1: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``coordinate`` command."""
+    parser = argparse.ArgumentParser(
+        prog="coordinate",
+        description="Coordinate: a job queue for repetitive work over many inputs.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    run = sub.add_parser(
+        "run",
+        help="run a flow file's work with a pool of Python workers",
+        description=(
+            "Load the work specs of FLOW (YAML or JSON: a 'flows' mapping of work spec "
+            "name to spec data, and optionally 'units'), add the work units, run them "
+            "with a pool of worker threads until no work is left, and print a summary. "
+            "Exit status: 0 all done, 1 something failed, 2 bad input, 3 stopped early."
+        ),
+    )
+    run.add_argument("flow", metavar="FLOW", help="the flow file (YAML, or JSON by suffix)")
+    run.add_argument(
+        "--units",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="more work units: files mapping work spec name to units",
+    )
+    run.add_argument(
+        "--workers", "-w", type=_positive_int, default=4, metavar="N", help="worker threads (4)"
+    )
+    run.add_argument("--seed", type=_seed, metavar="S", help="seed of the scheduler's choices")
+    run.add_argument("--namespace", default="", metavar="NAME", help="namespace name ('')")
+    run.add_argument(
+        "--runtime",
+        dest="runtimes",
+        action="append",
+        metavar="R",
+        help="serve specs of this runtime (repeatable; default: '' and 'python')",
+    )
+    run.add_argument(
+        "--lifetime",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="lease of each attempt, renewed at a third of it while a task runs (60)",
+    )
+    run.add_argument(
+        "--grace",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long running tasks may finish (10)",
+    )
+    run.add_argument(
+        "--progress",
+        choices=("auto", "live", "plain", "none"),
+        default="auto",
+        help="live table on a terminal, plain lines otherwise (auto)",
+    )
+    run.add_argument(
+        "--interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between plain progress lines (2)",
+    )
+    run.add_argument(
+        "--summary-json", metavar="FILE", help="also write the summary as JSON to FILE"
+    )
+    return parser
+
+
+class _StderrHandler(logging.Handler):
+    """Writes log lines to whatever ``sys.stderr`` is at the time, so that a
+    live display that redirects it can print them above itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+            print(f"coordinate: {level}{record.getMessage()}", file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _summary_json(result: RunResult) -> Dict[str, Any]:
+    st = result.stats
+    return {
+        "reason": result.reason,
+        "signal": result.signal,
+        "exit_code": result.exit_code,
+        "elapsed": result.elapsed,
+        "workers": result.workers,
+        "tasks": {
+            "finished": st.finished,
+            "failed": st.failed,
+            "retried": st.retried,
+            "expired": st.expired,
+            "lost": st.lost,
+            "renewed": st.renewed,
+        },
+        "specs": {
+            s.name: {
+                "available": s.available,
+                "pending": s.pending,
+                "delayed": s.delayed,
+                "finished": s.finished,
+                "failed": s.failed,
+                "served": s.served,
+            }
+            for s in result.specs
+        },
+        "results": [{"work_spec": s, "work_unit": u, "result": r} for s, u, r in result.results],
+    }
+
+
+def _print_results(result: RunResult) -> None:
+    for spec, unit, value in sorted(result.results, key=lambda r: (r[0], r[1])):
+        print(f"\n{spec}/{unit}:")
+        if isinstance(value, str):
+            print(value.rstrip("\n"))
+        else:
+            print(json.dumps(value, indent=2, default=str))
+
+
+def _run(args: argparse.Namespace) -> int:
+    runtimes: List[str] = args.runtimes if args.runtimes is not None else list(DEFAULT_RUNTIMES)
+    try:
+        flow = load_flow(args.flow)
+        extra: List[Dict[str, List[UnitItem]]] = [load_units(f, flow.specs) for f in args.units]
+        warnings = check_functions(flow, runtimes)
+        coord = Coordinate(seed=args.seed)
+        ns = coord.namespace(args.namespace)
+        added = install(flow, ns, coord.now(), extra)
+    except FlowError as e:
+        print(f"coordinate: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for w in warnings:
+        logging.getLogger("coordinate").warning("%s", w)
+    try:
+        pool = WorkerPool(
+            coord,
+            ns,
+            workers=args.workers,
+            runtimes=runtimes,
+            lifetime=args.lifetime,
+            grace=args.grace,
+        )
+    except ValueError as e:
+        print(f"coordinate: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    order = list(flow.specs)
+    print(
+        f"coordinate: running {args.flow}: {len(flow.specs)} work specs, {added} units, "
+        f"{args.workers} workers",
+        flush=True,
+    )
+    progress = make_progress(args.progress, sys.stdout, interval=args.interval, order=order)
+    result = pool.run(progress=progress)
+    print_summary(result, sys.stdout, fancy=args.progress == "live" or None, order=order)
+    _print_results(result)
+    if args.summary_json:
+        try:
+            with open(args.summary_json, "w", encoding="utf-8") as f:
+                json.dump(_summary_json(result), f, indent=2, default=str)
+        except OSError as e:
+            print(
+                f"coordinate: error: cannot write {args.summary_json}: {e.strerror}",
+                file=sys.stderr,
+            )
+    return result.exit_code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    root = logging.getLogger("coordinate")
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        root.addHandler(_StderrHandler())
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    try:
+        if args.command == "run":
+            return _run(args)
+    except KeyboardInterrupt:
+        print("coordinate: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_BAD_INPUT  # pragma: no cover - argparse requires a command
