@@ -51,3 +51,10 @@ bench: bench-python
 
 bench-python: python-dev
 	$(PY) python/benches/bench_drain.py
+
+# ---- The README's main job: the word count pipeline (examples/wordcount) ----
+# Builds the package into .venv (with PyYAML and rich), then runs the flow with
+# the `coordinate` command: live progress on a terminal, plain lines otherwise,
+# then the summary table and the result (the most common words).
+demo: python-dev
+	$(VENV)/bin/coordinate run examples/wordcount/flow.yaml --workers 4
