@@ -12,7 +12,7 @@
 //!   to a deleted object can never reach a new object of the same name.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -51,6 +51,8 @@ impl Hasher for IdHasher {
 
 /// A map keyed by object id.
 pub(crate) type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
+/// A set of object ids.
+pub(crate) type IdSet = HashSet<Id, BuildHasherDefault<IdHasher>>;
 
 /// The default attempt lifetime and worker expiration.
 pub(crate) const DEFAULT_LEASE: TimeDelta = TimeDelta::minutes(15);
@@ -98,7 +100,9 @@ pub(crate) struct UnitState {
     pub priority: f64,
     pub not_before: Option<Time>,
     pub active: Option<Id>,
-    pub attempts: Vec<Id>,
+    /// The newest attempt; older ones chain through `AttemptState::prev`.
+    pub last_attempt: Option<Id>,
+    pub num_attempts: u32,
 }
 
 /// Index of a unit in its spec's slab; stable while the unit lives.
@@ -247,6 +251,8 @@ impl SpecState {
 pub(crate) struct AttemptState {
     pub spec: Id,
     pub unit: Slot,
+    /// The unit's previous attempt.
+    pub prev: Option<Id>,
     pub worker: Id,
     pub status: AttemptStatus,
     pub data: Map,
@@ -265,8 +271,8 @@ pub(crate) struct WorkerState {
     pub data: Map,
     pub expiration: Time,
     pub last_update: Time,
-    /// Ids grow with creation, so id order is creation order.
-    pub active_attempts: BTreeSet<Id>,
+    /// Ids grow with creation, so sorting by id gives creation order.
+    pub active_attempts: IdSet,
     /// Append-only; ids of deleted attempts are dropped when read.
     pub all_attempts: Vec<Id>,
 }
@@ -478,7 +484,8 @@ impl State {
             priority: priority(meta.priority),
             not_before: meta.not_before,
             active: None,
-            attempts: Vec::new(),
+            last_attempt: None,
+            num_attempts: 0,
         };
         let slot = match spec.free.pop() {
             Some(slot) => slot,
@@ -523,8 +530,9 @@ impl State {
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
         let expiration = add(now, lifetime);
+        let prev = unit.last_attempt.replace(id);
         unit.active = Some(id);
-        unit.attempts.push(id);
+        unit.num_attempts += 1;
         spec.counts.pending += 1;
         spec.expiring.insert((expiration, id));
         let data = unit.data.clone();
@@ -533,6 +541,7 @@ impl State {
             AttemptState {
                 spec: spec_id,
                 unit: slot,
+                prev,
                 worker,
                 status: AttemptStatus::Pending,
                 data,
@@ -558,13 +567,32 @@ impl State {
         };
         spec.names.remove(&unit.name);
         spec.free.push(slot);
-        for id in unit.attempts {
-            if let Some(att) = self.attempts.remove(&id) {
-                if let Some(w) = self.workers.get_mut(&att.worker) {
-                    w.active_attempts.remove(&id);
-                }
+        self.remove_attempts(unit.last_attempt);
+    }
+
+    /// Removes an attempt and every older one of its unit.
+    fn remove_attempts(&mut self, mut next: Option<Id>) {
+        while let Some(id) = next {
+            let Some(att) = self.attempts.remove(&id) else {
+                return;
+            };
+            if let Some(w) = self.workers.get_mut(&att.worker) {
+                w.active_attempts.remove(&id);
             }
+            next = att.prev;
         }
+    }
+
+    /// The unit's attempts, oldest first.
+    pub fn unit_attempts(&self, unit: &UnitState) -> Vec<Id> {
+        let mut ids = Vec::with_capacity(unit.num_attempts as usize);
+        let mut next = unit.last_attempt;
+        while let Some(id) = next {
+            ids.push(id);
+            next = self.attempts.get(&id).and_then(|a| a.prev);
+        }
+        ids.reverse();
+        ids
     }
 
     /// Detaches the unit's active attempt (which keeps its status) and
@@ -588,13 +616,7 @@ impl State {
             return;
         };
         for unit in spec.units.into_iter().flatten() {
-            for id in unit.attempts {
-                if let Some(att) = self.attempts.remove(&id) {
-                    if let Some(w) = self.workers.get_mut(&att.worker) {
-                        w.active_attempts.remove(&id);
-                    }
-                }
-            }
+            self.remove_attempts(unit.last_attempt);
         }
         if let Some(ns) = self.namespaces.get_mut(&spec.ns) {
             if ns.specs.get(&spec.name) == Some(&spec_id) {

@@ -149,16 +149,16 @@ impl WorkUnit {
     pub fn attempts(&self) -> Result<Vec<Attempt>> {
         self.coord().with(|st, _| {
             let unit = st.unit(self.spec.id, self.slot, self.id)?;
-            Ok(unit
-                .attempts
-                .iter()
-                .filter_map(|&a| Attempt::from_state(st, self.coord(), a))
+            Ok(st
+                .unit_attempts(unit)
+                .into_iter()
+                .filter_map(|a| Attempt::from_state(st, self.coord(), a))
                 .collect())
         })
     }
 
     /// How many attempts were ever made on this unit.
     pub fn num_attempts(&self) -> Result<usize> {
-        self.read(|_, unit| unit.attempts.len())
+        self.read(|_, unit| unit.num_attempts as usize)
     }
 }

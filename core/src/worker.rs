@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::meta::AttemptRequest;
 use crate::meta::WorkSpecMeta;
 use crate::scheduler::choose;
-use crate::state::{Id, Slot, State, Time, WorkerState, DEFAULT_LEASE};
+use crate::state::{Id, IdSet, Slot, State, Time, WorkerState, DEFAULT_LEASE};
 use crate::status::AttemptStatus;
 use crate::value::{Map, Value};
 use crate::work_unit::WorkUnit;
@@ -223,12 +223,7 @@ impl Worker {
     /// Attempts of this worker not yet completed, oldest first.
     pub fn active_attempts(&self) -> Result<Vec<Attempt>> {
         self.with(|st, _| {
-            let ids: Vec<Id> = st
-                .worker(self.id)?
-                .active_attempts
-                .iter()
-                .copied()
-                .collect();
+            let ids = sorted(&st.worker(self.id)?.active_attempts);
             Ok(self.attempts(st, ids))
         })
     }
@@ -260,43 +255,47 @@ impl Worker {
             children.sort_by(|a, b| a.name.cmp(&b.name));
             let ids: Vec<Id> = children
                 .iter()
-                .flat_map(|c| c.active_attempts.iter().copied())
+                .flat_map(|c| sorted(&c.active_attempts))
                 .collect();
             Ok(self.attempts(st, ids))
         })
     }
 }
 
+/// Attempt ids in creation order.
+fn sorted(ids: &IdSet) -> Vec<Id> {
+    let mut ids: Vec<Id> = ids.iter().copied().collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// The request algorithm: sweep, schedule, draw, apply max-retries.
 fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Result<Vec<Id>> {
     let ns = st.worker(worker)?.ns;
-    let specs: Vec<(Arc<str>, Id)> = st
+    let mut metas: Vec<(Arc<str>, Id, WorkSpecMeta)> = st
         .ns(ns)?
         .specs
         .iter()
-        .map(|(k, &v)| (k.clone(), v))
+        .map(|(name, &id)| (name.clone(), id, WorkSpecMeta::default()))
         .collect();
-    // The same filters as limit_metas_to_names / limit_metas_to_runtimes,
-    // without building a map per request.
-    let mut metas: Vec<(Arc<str>, Id, WorkSpecMeta)> = Vec::with_capacity(specs.len());
-    for (name, id) in specs {
-        st.sweep(id, now);
-        let meta = st.meta(id, true)?;
-        let named = req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == *name);
-        let runs = req.runtimes.is_empty() || req.runtimes.contains(&meta.runtime);
-        if named && runs {
-            metas.push((name, id, meta));
-        }
+    for (_, id, meta) in &mut metas {
+        st.sweep(*id, now);
+        *meta = st.meta(*id, true)?;
     }
+    // The filters of limit_metas_to_names and limit_metas_to_runtimes,
+    // without building a map per request.
+    metas.retain(|(name, _, meta)| {
+        (req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == **name))
+            && (req.runtimes.is_empty() || req.runtimes.contains(&meta.runtime))
+    });
     let candidates = metas.iter().map(|(n, _, m)| (&**n, m));
     let Ok(chosen) = choose(candidates, now, &mut st.rng) else {
         return Ok(Vec::new());
     };
-    let (_, spec_id, meta) = metas
-        .iter()
-        .find(|(n, _, _)| **n == *chosen)
-        .ok_or(Error::Gone)?;
-    let (spec_id, meta) = (*spec_id, meta.clone());
+    let Some((_, spec_id, meta)) = metas.iter().find(|(n, _, _)| **n == *chosen) else {
+        return Ok(Vec::new());
+    };
+    let spec_id = *spec_id;
     let mut count = req.number_of_work_units.max(1);
     if meta.max_attempts_returned > 0 {
         count = count.min(meta.max_attempts_returned);
@@ -312,43 +311,39 @@ fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Resul
     let mut taken = 0i64;
     let mut survivors = Vec::new();
     loop {
-        let mut batch: Vec<Slot> = Vec::new();
-        while (batch.len() as i64) < count {
+        let mut drawn = 0;
+        while drawn < count {
             let spec = st.spec_mut(spec_id)?;
-            let slot = if let Some((_, _, slot)) = spec.queues.available.pop_first() {
+            let (slot, id) = if let Some((_, _, slot)) = spec.queues.available.pop_first() {
                 // Already out of its queue: attach without another search.
-                st.attach_attempt(spec_id, slot, worker, lifetime, now)?;
-                slot
+                (
+                    slot,
+                    st.attach_attempt(spec_id, slot, worker, lifetime, now)?,
+                )
             } else if meta.available_count == 0
                 && meta.pending_count + taken == 0
                 && meta.can_start_continuous(now)
             {
                 let slot = continuous_unit(st, spec_id, now)?;
-                st.start_attempt(spec_id, slot, worker, lifetime, now)?;
-                slot
+                (
+                    slot,
+                    st.start_attempt(spec_id, slot, worker, lifetime, now)?,
+                )
             } else {
                 break;
             };
-            batch.push(slot);
+            drawn += 1;
             taken += 1;
-        }
-        if batch.is_empty() {
-            break;
-        }
-        for slot in batch {
-            let spec = st.spec(spec_id)?;
-            let Some(unit) = spec.unit(slot) else {
-                continue;
-            };
-            let Some(id) = unit.active else { continue };
-            if meta.max_retries > 0 && unit.attempts.len() as i64 > meta.max_retries {
+            let attempts = st.spec(spec_id)?.unit(slot).map_or(0, |u| u.num_attempts);
+            if meta.max_retries > 0 && i64::from(attempts) > meta.max_retries {
                 let data: Map = [("traceback".to_owned(), Value::from("too many retries"))].into();
                 st.complete(id, AttemptStatus::Failed, Some(data), now);
             } else {
                 survivors.push(id);
             }
         }
-        if !survivors.is_empty() || meta.max_retries <= 0 {
+        // Only a batch that was drawn and failed whole is drawn again.
+        if drawn == 0 || !survivors.is_empty() || meta.max_retries <= 0 {
             break;
         }
     }
