@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -139,6 +140,10 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 def _summary_json(result: RunResult) -> Dict[str, Any]:
     st = result.stats
     return {
@@ -207,8 +212,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     order = list(flow.specs)
     print(
-        f"coordinate: running {args.flow}: {len(flow.specs)} work specs, {added} units, "
-        f"{args.workers} workers",
+        f"coordinate: running {args.flow}: {_count(len(flow.specs), 'work spec')}, "
+        f"{_count(added, 'unit')}, {_count(args.workers, 'worker')}",
         flush=True,
     )
     progress = make_progress(args.progress, sys.stdout, interval=args.interval, order=order)
@@ -241,4 +246,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("coordinate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`coordinate run ... | head`).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return EXIT_BAD_INPUT  # pragma: no cover - argparse requires a command

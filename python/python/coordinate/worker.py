@@ -602,7 +602,7 @@ class WorkerPool:
                             busy,
                             "" if busy == 1 else "s",
                         )
-                snap = self._snapshot(rates, deadline=deadline)
+                snap = self._snapshot(rates, deadline=deadline if reason != "drained" else None)
                 if progress is not None:
                     progress.update(snap)
                 if not self._stopping.is_set() and until_idle and not snap.work_left:
