@@ -515,6 +515,7 @@ class WorkerPool:
         self._results: Dict[Tuple[str, str], Any] = {}
         self._functions_cache: Dict[Tuple[str, str], TaskFunction] = {}
         self._stopping = threading.Event()
+        self._closed = False  # past the grace period: expire, don't run
         self._heartbeat_stop = threading.Event()
         self._stop_request: Optional[str] = None  # set by stop() or a signal handler
         self._force = False
@@ -561,6 +562,7 @@ class WorkerPool:
         at once.
         """
         self._stopping.clear()
+        self._closed = False
         self._heartbeat_stop.clear()
         self._stop_request = None
         self._force = False
@@ -618,6 +620,7 @@ class WorkerPool:
                 time.sleep(tick)
         finally:
             self._begin_stop()
+            self._closed = True
             self._expire_leftovers()
             self._heartbeat_stop.set()
             heartbeat.join(timeout=5)
@@ -672,19 +675,23 @@ class WorkerPool:
         except CoordinateError:
             return
         for attempt in leftovers:
-            try:
-                data = attempt.data()
-                data["expired"] = "worker stopped before the task finished"
-                attempt.expire(data)
-            except CoordinateError:
-                continue
-            with self._lock:
-                self._stats.expired += 1
-            log.warning(
-                "%s/%s: still running at shutdown; its attempt was expired",
-                attempt.work_unit.work_spec.name,
-                attempt.work_unit.name,
-            )
+            self._expire(attempt, "still running at shutdown")
+
+    def _expire(self, attempt: Attempt, why: str) -> None:
+        try:
+            data = attempt.data()
+            data["expired"] = "worker stopped before the task finished"
+            attempt.expire(data)
+        except CoordinateError:
+            return  # finished meanwhile
+        with self._lock:
+            self._stats.expired += 1
+        log.warning(
+            "%s/%s: %s; its attempt was expired",
+            attempt.work_unit.work_spec.name,
+            attempt.work_unit.name,
+            why,
+        )
 
     def _served(self, spec_name: str) -> Tuple[bool, bool]:
         """(whether this pool serves the spec, whether it is paused)."""
@@ -887,7 +894,10 @@ class WorkerPool:
             idle = False
             wait = self.poll_interval
             for attempt in attempts:
-                self._run_attempt(child, attempt)
+                if self._closed:  # drawn while the pool was shutting down
+                    self._expire(attempt, "drawn at shutdown")
+                else:
+                    self._run_attempt(child, attempt)
 
     def _function_for(self, spec_data: Mapping[str, Any]) -> TaskFunction:
         key = (str(spec_data.get("module") or ""), str(spec_data.get("run_function") or ""))
@@ -971,7 +981,7 @@ class WorkerPool:
                 log.warning("%s/%s: its data cannot be stored: %s", spec_name, unit_name, e)
                 attempt.fail(_error_data({}, e, f"the task's data cannot be stored: {e}"))
                 return "failed"
-        except (NotPendingError, LostLeaseError, GoneError) as e:
+        except CoordinateError as e:  # NotPending, LostLease, Gone
             log.warning(
                 "%s/%s: result dropped, the attempt is no longer pending (%s)",
                 spec_name,
