@@ -261,8 +261,10 @@ impl Namespace {
     /// Creates or updates the work spec named by `data["name"]`, deriving its
     /// meta from `data` (any runtime changes made by `set_meta` are reset).
     pub fn set_work_spec(&self, data: Map) -> Result<WorkSpec> {
-        let (name, meta) = extract_work_spec_meta(&data)?;
         self.coord.with(|st, _| {
+            // A dead namespace answers Gone before the data is validated (§1.4).
+            st.ns(self.id)?;
+            let (name, meta) = extract_work_spec_meta(&data)?;
             let existing = st.ns(self.id)?.specs.get(name.as_str()).copied();
             let id = match existing {
                 Some(id) => {

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 
 use crate::clock::add;
 use crate::error::{Error, Result};
-use crate::meta::{WorkSpecMeta, WorkUnitMeta};
+use crate::meta::{AddWorkUnitItem, WorkSpecMeta, WorkUnitMeta};
 use crate::status::{AttemptStatus, WorkUnitStatus};
 use crate::value::Map;
 
@@ -207,6 +207,18 @@ impl SpecState {
 
     pub fn unit_mut(&mut self, slot: Slot) -> Option<&mut UnitState> {
         slot_mut(&mut self.units, slot)
+    }
+
+    /// A free slot for a new unit (reusing a deleted unit's slot first).
+    fn take_slot(&mut self) -> Result<Slot> {
+        if let Some(slot) = self.free.pop() {
+            return Ok(slot);
+        }
+        let slot = Slot::try_from(self.units.len()).map_err(|_| Error::BadWorkUnitItem {
+            reason: "a work spec holds at most 2^32 work units".into(),
+        })?;
+        self.units.push(None);
+        Ok(slot)
     }
 
     /// The slot and unit called `name`.
@@ -453,7 +465,6 @@ impl State {
         meta: WorkUnitMeta,
         now: Time,
     ) -> Result<Slot> {
-        let new_id = self.next_id;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         if let Some(&slot) = spec.names.get(name) {
             let pending = spec
@@ -475,10 +486,11 @@ impl State {
             }
             return Ok(slot);
         }
-        self.next_id += 1;
+        let id = self.fresh_id();
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         let name: Arc<str> = Arc::from(name);
         let unit = UnitState {
-            id: new_id,
+            id,
             name: name.clone(),
             data,
             priority: priority(meta.priority),
@@ -487,19 +499,88 @@ impl State {
             last_attempt: None,
             num_attempts: 0,
         };
-        let slot = match spec.free.pop() {
-            Some(slot) => slot,
-            None => {
-                spec.units.push(None);
-                Slot::try_from(spec.units.len() - 1).map_err(|_| Error::BadWorkUnitItem {
-                    reason: "too many work units in one work spec".into(),
-                })?
-            }
-        };
+        let slot = spec.take_slot()?;
         spec.queues.enqueue(slot, &unit, now);
         spec.units[slot as usize] = Some(unit);
         spec.names.insert(name, slot);
         Ok(slot)
+    }
+
+    /// Adds or updates many units, with the result of `put_unit` on each item
+    /// in order (for a name given twice, the later item wins). When the new
+    /// names are many compared with the spec's units, they are merged into
+    /// the indexes in one linear pass (B-tree bulk build), which is faster
+    /// than one insert each and leaves the index nodes full.
+    pub fn put_units(
+        &mut self,
+        spec_id: Id,
+        mut items: Vec<AddWorkUnitItem>,
+        now: Time,
+    ) -> Result<usize> {
+        let n = items.len();
+        let existing = self.spec(spec_id)?.names.len();
+        if n < 64 || n < existing / 4 {
+            for item in items {
+                self.put_unit(spec_id, &item.key, item.data, item.meta, now)?;
+            }
+            return Ok(n);
+        }
+        // Stable sort, then keep the last item of each name.
+        items.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut last: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
+        for item in items {
+            match last.last_mut() {
+                Some(prev) if prev.key == item.key => *prev = item,
+                _ => last.push(item),
+            }
+        }
+        let mut fresh = Vec::with_capacity(last.len());
+        for item in last {
+            if self.spec(spec_id)?.names.contains_key(item.key.as_str()) {
+                self.put_unit(spec_id, &item.key, item.data, item.meta, now)?;
+            } else {
+                fresh.push(item);
+            }
+        }
+        let first_id = self.next_id;
+        self.next_id += fresh.len() as u64;
+        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        let mut names = Vec::with_capacity(fresh.len());
+        let mut available = Vec::with_capacity(fresh.len());
+        let mut delayed = Vec::new();
+        for (i, item) in fresh.into_iter().enumerate() {
+            let name: Arc<str> = Arc::from(item.key);
+            let unit = UnitState {
+                id: first_id + i as u64,
+                name: name.clone(),
+                data: item.data,
+                priority: priority(item.meta.priority),
+                not_before: item.meta.not_before,
+                active: None,
+                last_attempt: None,
+                num_attempts: 0,
+            };
+            let slot = spec.take_slot()?;
+            match unit.not_before {
+                Some(nb) if now < nb => delayed.push((nb, slot)),
+                _ => available.push((QueuePriority(unit.priority), name.clone(), slot)),
+            }
+            spec.units[slot as usize] = Some(unit);
+            names.push((name, slot));
+        }
+        // Inputs are sorted (or sorted here), so each collect is a bulk build.
+        available.sort_unstable();
+        delayed.sort_unstable();
+        spec.names.append(&mut names.into_iter().collect());
+        spec.queues
+            .available
+            .append(&mut available.into_iter().collect());
+        spec.queues
+            .delayed
+            .append(&mut delayed.into_iter().collect());
+        let q = &mut spec.queues;
+        q.placed_at = Some(q.placed_at.map_or(now, |t| t.max(now)));
+        Ok(n)
     }
 
     /// Creates a Pending attempt of `worker` on the unit, displacing any

@@ -69,9 +69,10 @@ impl WorkSpec {
 
     /// Replaces the data and recomputes the meta from it. The name may not change.
     pub fn set_data(&self, data: Map) -> Result<()> {
-        let (name, meta) = extract_work_spec_meta(&data)?;
         self.coord().with(|st, _| {
+            // A dead spec answers Gone before its argument is looked at (§1.4).
             let spec = st.spec_mut(self.id)?;
+            let (name, meta) = extract_work_spec_meta(&data)?;
             if *name != *spec.name {
                 return Err(Error::ChangedName);
             }
@@ -124,14 +125,8 @@ impl WorkSpec {
 
     /// Adds or updates many units in one atomic call; returns how many.
     pub fn add_work_units(&self, items: Vec<AddWorkUnitItem>) -> Result<usize> {
-        self.coord().with(|st, now| {
-            st.spec(self.id)?;
-            let n = items.len();
-            for item in items {
-                st.put_unit(self.id, &item.key, item.data, item.meta, now)?;
-            }
-            Ok(n)
-        })
+        self.coord()
+            .with(|st, now| st.put_units(self.id, items, now))
     }
 
     /// The unit called `name`.
