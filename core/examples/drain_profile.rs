@@ -16,7 +16,9 @@ fn main() -> Result<(), coordinate::Error> {
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
     let ns = coord.namespace("profile");
     let spec = ns.set_work_spec(map([("name", "spec")]))?;
-    let items = (0..n).map(|i| AddWorkUnitItem::named(format!("u{i:07}"))).collect();
+    let items = (0..n)
+        .map(|i| AddWorkUnitItem::named(format!("u{i:07}")))
+        .collect();
     let added = Instant::now();
     spec.add_work_units(items)?;
     let add_ns = added.elapsed().as_nanos() as f64 / n as f64;
@@ -38,6 +40,8 @@ fn main() -> Result<(), coordinate::Error> {
         done += attempts.len();
     }
     let per_unit = start.elapsed().as_nanos() as f64 / done as f64;
-    println!("units={done} batch={batch} add_ns_per_unit={add_ns:.0} drain_ns_per_unit={per_unit:.0}");
+    println!(
+        "units={done} batch={batch} add_ns_per_unit={add_ns:.0} drain_ns_per_unit={per_unit:.0}"
+    );
     Ok(())
 }
