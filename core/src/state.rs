@@ -12,7 +12,7 @@
 //!   to a deleted object can never reach a new object of the same name.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -229,7 +229,7 @@ impl SpecState {
 
     /// Takes a unit out of whatever accounts for it: its active attempt's
     /// counter and expiry entry, or its queue. The caller re-homes or removes it.
-    fn release(&mut self, slot: Slot, attempts: &IdMap<AttemptState>) {
+    fn release(&mut self, slot: Slot, attempts: &Attempts) {
         let Some(unit) = self.units.get(slot as usize).and_then(Option::as_ref) else {
             return;
         };
@@ -289,6 +289,58 @@ pub(crate) struct WorkerState {
     pub all_attempts: Vec<Id>,
 }
 
+/// Every attempt, by id. Attempt ids come from their own counter, so the
+/// attempts sit in creation order in a deque: creating and finding one is an
+/// index (no hashing, and neighbours in time are neighbours in memory).
+/// Removed attempts leave a hole until every older one is removed too.
+#[derive(Default)]
+pub(crate) struct Attempts {
+    /// The id of `items[0]`.
+    base: Id,
+    items: VecDeque<Option<AttemptState>>,
+}
+
+impl Attempts {
+    /// The id the next attempt gets.
+    pub fn next_id(&self) -> Id {
+        self.base + self.items.len() as Id
+    }
+
+    fn index(&self, id: Id) -> Option<usize> {
+        usize::try_from(id.checked_sub(self.base)?).ok()
+    }
+
+    pub fn get(&self, id: &Id) -> Option<&AttemptState> {
+        self.items.get(self.index(*id)?)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: &Id) -> Option<&mut AttemptState> {
+        let i = self.index(*id)?;
+        self.items.get_mut(i)?.as_mut()
+    }
+
+    pub fn contains_key(&self, id: &Id) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds the attempt with id `next_id()`.
+    pub fn push(&mut self, att: AttemptState) -> Id {
+        let id = self.next_id();
+        self.items.push_back(Some(att));
+        id
+    }
+
+    pub fn remove(&mut self, id: &Id) -> Option<AttemptState> {
+        let i = self.index(*id)?;
+        let att = self.items.get_mut(i)?.take();
+        while let Some(None) = self.items.front() {
+            self.items.pop_front();
+            self.base += 1;
+        }
+        att
+    }
+}
+
 pub(crate) struct State {
     next_id: Id,
     pub rng: StdRng,
@@ -296,7 +348,7 @@ pub(crate) struct State {
     pub ns_by_name: BTreeMap<Arc<str>, Id>,
     pub specs: IdMap<SpecState>,
     pub workers: IdMap<WorkerState>,
-    pub attempts: IdMap<AttemptState>,
+    pub attempts: Attempts,
 }
 
 impl State {
@@ -308,7 +360,7 @@ impl State {
             ns_by_name: BTreeMap::new(),
             specs: IdMap::default(),
             workers: IdMap::default(),
-            attempts: IdMap::default(),
+            attempts: Attempts::default(),
         }
     }
 
@@ -607,9 +659,12 @@ impl State {
         lifetime: TimeDelta,
         now: Time,
     ) -> Result<Id> {
-        let id = self.fresh_id();
+        let id = self.attempts.next_id();
+        let w = self.workers.get_mut(&worker).ok_or(Error::Gone)?;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
+        w.active_attempts.insert(id);
+        w.all_attempts.push(id);
         let expiration = add(now, lifetime);
         let prev = unit.last_attempt.replace(id);
         unit.active = Some(id);
@@ -617,23 +672,17 @@ impl State {
         spec.counts.pending += 1;
         spec.expiring.insert((expiration, id));
         let data = unit.data.clone();
-        self.attempts.insert(
-            id,
-            AttemptState {
-                spec: spec_id,
-                unit: slot,
-                prev,
-                worker,
-                status: AttemptStatus::Pending,
-                data,
-                start: now,
-                end: None,
-                expiration,
-            },
-        );
-        let w = self.worker_mut(worker)?;
-        w.active_attempts.insert(id);
-        w.all_attempts.push(id);
+        self.attempts.push(AttemptState {
+            spec: spec_id,
+            unit: slot,
+            prev,
+            worker,
+            status: AttemptStatus::Pending,
+            data,
+            start: now,
+            end: None,
+            expiration,
+        });
         Ok(id)
     }
 
