@@ -1,0 +1,37 @@
+//! The JavaScript binding of Coordinate, for Node and the browser via
+//! WebAssembly (wasm-bindgen).
+//!
+//! Thin by design: every method converts its arguments (`convert`,
+//! `records`), calls the core, and maps a core error through one function
+//! (`errors::to_js`). The classes are the JavaScript column of API.md:
+//! `Coordinate`, `MockClock`, `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`,
+//! `Attempt`, plus the free functions. The package entry point
+//! (`wasm/js/api.js`) adds the `WorkUnitStatus`/`AttemptStatus` objects and
+//! the `CoordinateError` classes, which are plain JavaScript.
+//!
+//! Panics: the wasm build uses `panic=unwind` (std rebuilt with
+//! `-Zbuild-std=std,panic_unwind` and the wasm exception-handling feature;
+//! see `scripts/wasm-env.sh`). wasm-bindgen then wraps every export in
+//! `catch_unwind` and throws a `PanicError` (an `Error` whose message is the
+//! panic message), and the module stays usable; with `panic=abort` a panic
+//! would be an opaque `RuntimeError: unreachable` that leaves the instance
+//! dead.
+//!
+//! Memory: every handle is a small Rust object owned by its JavaScript
+//! wrapper. wasm-bindgen registers each wrapper with a
+//! `FinalizationRegistry`, so dropped handles are freed by the garbage
+//! collector; `free()` (or `using` with `Symbol.dispose`) frees one at once.
+//! A handle holds only an id and a reference to its `Coordinate`'s state.
+
+mod convert;
+mod errors;
+mod functions;
+mod handles;
+mod records;
+mod worker;
+
+pub use handles::{JsCoordinate, JsMockClock, JsNamespace, JsWorkSpec, JsWorkUnit};
+pub use worker::{JsAttempt, JsWorker};
+
+/// Results of exported functions: a thrown JavaScript value on failure.
+pub(crate) type JsResult<T> = Result<T, wasm_bindgen::JsValue>;
