@@ -51,9 +51,10 @@ if [ "$have" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   # the machine's own (rustup) cargo and none of wasm-env.sh's settings,
   # in case the caller has sourced it. No --locked: its lockfile pins a
   # webpki-roots version the registry here does not serve.
+  cargo=$(command -v cargo || echo /usr/bin/cargo)   # rustup's, else Debian's
   env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO_TARGET_DIR \
       -u CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER \
-    cargo install -q --force wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" \
+    "$cargo" install -q --force wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" \
       --root "$REPO/.tools"
 fi
 
