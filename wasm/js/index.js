@@ -1,0 +1,45 @@
+// Coordinate for Node: the wasm-bindgen module (loaded synchronously at
+// import) plus the status objects and error classes of api.js.
+import * as wasm from './coordinate_wasm.js';
+import { install } from './api.js';
+
+install(wasm);
+
+export {
+  Attempt,
+  Coordinate,
+  MockClock,
+  Namespace,
+  WorkSpec,
+  WorkUnit,
+  Worker,
+  canDoWork,
+  canStartContinuous,
+  extractAddWorkUnitItem,
+  extractWorkSpecMeta,
+  extractWorkUnitOutput,
+  limitMetasToNames,
+  limitMetasToRuntimes,
+  simplifiedScheduler,
+} from './coordinate_wasm.js';
+export {
+  CoordinateError,
+  NoSuchWorkSpecError,
+  NoSuchWorkUnitError,
+  GoneError,
+  LostLeaseError,
+  NotPendingError,
+  NoWorkError,
+  CannotBecomeContinuousError,
+  ChangedNameError,
+  NoWorkSpecNameError,
+  BadWorkSpecNameError,
+  WrongBackendError,
+  WorkUnitNotListError,
+  WorkUnitTooShortError,
+  BadPriorityError,
+  BadWorkUnitItemError,
+  InvalidStatusError,
+  WorkUnitStatus,
+  AttemptStatus,
+} from './api.js';
