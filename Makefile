@@ -58,3 +58,36 @@ bench-python: python-dev
 # then the summary table and the result (the most common words).
 demo: python-dev
 	$(VENV)/bin/coordinate run examples/wordcount/flow.yaml --workers 4
+
+# ---- JavaScript package (wasm/, scripts/wasm-*.sh) ----
+.PHONY: wasm-toolchain wasm-build
+WASM_NPM := wasm/node_modules/.installed
+WASM_TESTS := wasm/tests/conformance.mjs wasm/tests/api.test.mjs \
+	wasm/tests/simulation.test.mjs wasm/tests/browser.test.mjs
+
+# rustc-web + std source, wasm-ld, wasm-bindgen-cli (.tools/), chromium;
+# each part skipped when present.
+wasm-toolchain:
+	scripts/wasm-toolchain.sh --chromium
+
+# wasm-opt (npm binaryen) and tsc, into the git-ignored wasm/node_modules.
+$(WASM_NPM): wasm/package.json wasm/package-lock.json
+	cd wasm && npm ci --no-audit --no-fund
+	touch $@
+
+# wasm/pkg-node (ESM for Node) and wasm/pkg-web (browsers).
+wasm-build: wasm-toolchain $(WASM_NPM)
+	scripts/wasm-build.sh
+
+# Conformance corpus in Node and in headless Chromium, idiomatic tests,
+# the simulation example twice, and the TypeScript types.
+test-wasm: wasm-build
+	node --expose-gc --test $(WASM_TESTS)
+	wasm/node_modules/.bin/tsc -p wasm/tests/tsconfig.json
+
+bench: bench-wasm
+
+# Drain in Node against native (the core's drain_profile) in the same run.
+bench-wasm: wasm-build
+	cargo build --release -p coordinate --example drain_profile
+	node --expose-gc wasm/bench/drain.mjs

@@ -1,0 +1,109 @@
+// The core's drain workload in Node, against native Rust in the same run:
+// N empty units in one spec, one worker draining them with request + finish,
+// for N = 10k, 100k, 1M, at batch 1 (`requestAttempts()`, one unit) and
+// batch 100 (`requestAttempts({numberOfWorkUnits: 100})`), as the Python
+// benchmark does. Only the drain is timed (not adding the units), on both
+// sides; native is the core's own example `drain_profile`, run as a child
+// process between the Node runs so that load changes hit both (wall time,
+// as drain_profile measures it). Also reports the size of the .wasm, raw and
+// gzipped.
+//
+//   make bench-wasm
+//   # or: scripts/wasm-build.sh &&
+//   #     cargo build --release -p coordinate --example drain_profile &&
+//   #     node --expose-gc wasm/bench/drain.mjs [--clock wall] [N...]
+import { execFileSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+import { Coordinate, MockClock } from '../pkg-node/index.js';
+import { __benchDrainInWasm as drainInWasm } from '../pkg-node/coordinate_wasm.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const NATIVE = process.env.NATIVE_DRAIN ?? `${REPO}target/release/examples/drain_profile`;
+const SIZES = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [10_000, 100_000, 1_000_000];
+const BATCHES = [1, 100];
+const REPEATS = Number(process.env.REPEATS ?? 3);
+
+function jsDrain(n, batch) {
+  const clock = new MockClock();
+  const coord = new Coordinate({ clock, seed: 1 });
+  const ns = coord.namespace('bench');
+  const spec = ns.setWorkSpec({ name: 's' });
+  const CHUNK = 100_000;
+  for (let i = 0; i < n; i += CHUNK) {
+    const names = [];
+    for (let j = i; j < Math.min(n, i + CHUNK); j++) names.push(`u${String(j).padStart(7, '0')}`);
+    spec.addWorkUnits(names);
+  }
+  const worker = ns.worker('w');
+  const request = batch === 1 ? undefined : { numberOfWorkUnits: batch };
+  globalThis.gc?.();
+
+  const start = now();
+  let done = 0;
+  for (;;) {
+    const attempts = worker.requestAttempts(request);
+    if (attempts.length === 0) break;
+    for (const a of attempts) a.finish();
+    done += attempts.length;
+  }
+  const elapsed = now() - start;
+  if (done !== n) throw new Error(`drained ${done} of ${n}`);
+  return elapsed / n;
+}
+
+const now = () => Number(process.hrtime.bigint());
+
+function nativeDrain(n, batch) {
+  const out = execFileSync(NATIVE, [String(n), String(batch)], { encoding: 'utf8' });
+  const m = out.match(/drain_ns_per_unit=([\d.]+)/);
+  if (!m) throw new Error(`unexpected output of ${NATIVE}: ${out}`);
+  return Number(m[1]);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (!existsSync(NATIVE)) {
+  console.error(`no native driver at ${NATIVE}: cargo build --release -p coordinate --example drain_profile`);
+  process.exit(1);
+}
+
+// Warm up the JIT (wasm tier-up, the JS loop) before anything is timed.
+jsDrain(20_000, 1);
+jsDrain(20_000, 100);
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(`machine: ${cpu}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}`);
+console.log(`median of ${REPEATS} runs each, drain only (request + finish), wall-clock ns per unit:`);
+console.log('');
+console.log('| N | batch | native ns/unit | Node (wasm) ns/unit | ratio | engine alone in wasm ns/unit |');
+console.log('|---:|---:|---:|---:|---:|---:|');
+for (const n of SIZES) {
+  for (const batch of BATCHES) {
+    const js = [];
+    const rs = [];
+    const inWasm = [];
+    for (let r = 0; r < REPEATS; r++) {
+      rs.push(nativeDrain(n, batch)); // alternate, so load changes hit both
+      js.push(jsDrain(n, batch));
+      inWasm.push((drainInWasm(n, batch) * 1e6) / n);
+    }
+    const row = { n, batch, native: median(rs), js: median(js), inWasm: median(inWasm) };
+    console.log(
+      `| ${n.toLocaleString('en')} | ${batch} | ${row.native.toFixed(0)} | ${row.js.toFixed(0)} | ${(row.js / row.native).toFixed(2)}× | ${row.inWasm.toFixed(0)} |`,
+    );
+  }
+}
+
+console.log('');
+console.log('"engine alone in wasm": the same loop written in Rust and run inside the module');
+console.log('(no JavaScript per unit), i.e. what the engine costs compiled to wasm; the rest');
+console.log('of the Node column is the binding: one Attempt object per unit, the calls, GC.');
+
+const wasmFile = fileURLToPath(new URL('../pkg-node/coordinate_wasm_bg.wasm', import.meta.url));
+const bytes = readFileSync(wasmFile);
+console.log('');
+console.log(`coordinate_wasm_bg.wasm: ${bytes.length.toLocaleString('en')} bytes, ${gzipSync(bytes, { level: 9 }).length.toLocaleString('en')} gzipped`);
