@@ -202,6 +202,12 @@ pub(crate) fn to_opt_map(v: &JsValue, arg: &str) -> JsResult<Option<Map>> {
     }
 }
 
+/// An optional data map from an optional argument (`Option<JsValue>`, where
+/// wasm-bindgen has already turned `null` and `undefined` into `None`).
+pub(crate) fn opt_map(v: Option<JsValue>, arg: &str) -> JsResult<Option<Map>> {
+    v.map(|v| to_map(&v, arg)).transpose()
+}
+
 /// A core value as a JavaScript value (see the table above).
 pub(crate) fn from_value(v: &Value) -> JsValue {
     match v {
@@ -387,13 +393,9 @@ pub(crate) fn to_duration(v: &JsValue, arg: &str) -> JsResult<TimeDelta> {
     Ok(coordinate::seconds(ms / 1000.0))
 }
 
-/// An optional duration in milliseconds: `undefined` or `null` is 0.
-pub(crate) fn to_opt_duration(v: &JsValue, arg: &str) -> JsResult<TimeDelta> {
-    if is_nullish(v) {
-        Ok(TimeDelta::zero())
-    } else {
-        to_duration(v, arg)
-    }
+/// An optional duration from an optional argument: `None` is 0.
+pub(crate) fn opt_duration(v: Option<JsValue>, arg: &str) -> JsResult<TimeDelta> {
+    v.map_or(Ok(TimeDelta::zero()), |v| to_duration(&v, arg))
 }
 
 /// A duration as a `number` of milliseconds.
@@ -456,6 +458,22 @@ impl Options {
             values[i] = entry.get(1);
         }
         Ok(Options { keys, values })
+    }
+
+    /// `new` for an optional argument: `None` (`null`, `undefined`) costs no
+    /// call into JavaScript.
+    pub(crate) fn of(
+        v: Option<JsValue>,
+        arg: &str,
+        keys: &'static [&'static str],
+    ) -> JsResult<Options> {
+        match v {
+            None => Ok(Options {
+                keys,
+                values: Vec::new(),
+            }),
+            Some(v) => Options::new(&v, arg, keys),
+        }
     }
 
     /// The option's value; `undefined` when absent.

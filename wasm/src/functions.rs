@@ -110,7 +110,7 @@ pub fn simplified_scheduler(
     let metas = metas_from_js(metas, "metas")?;
     let now = to_instant(now, "now")?;
     let available_gb = to_f64(available_gb, "availableGb")?;
-    let o = Options::new(&options.unwrap_or_default(), "options", &["seed"])?;
+    let o = Options::of(options, "options", &["seed"])?;
     let seed = o.map("seed", to_seed)?;
     coordinate::simplified_scheduler(&metas, now, available_gb, seed).map_err(to_js)
 }

@@ -17,13 +17,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    describe, from_i64, from_instant, from_map, to_duration, to_f64, to_instant, to_map,
-    to_opt_map, to_seed, to_string, Options,
+    describe, from_i64, from_instant, from_map, opt_map, to_duration, to_f64, to_instant, to_map,
+    to_seed, to_string, Options,
 };
 use crate::errors::{to_js, type_error};
 use crate::records::{
     item_from_js, meta_from_js, meta_to_js, query_from_js, summary_to_js, unit_meta_from_js,
-    unit_meta_to_js,
+    unit_meta_from_opt, unit_meta_to_js,
 };
 use crate::worker::{JsAttempt, JsWorker};
 use crate::JsResult;
@@ -215,7 +215,7 @@ impl JsCoordinate {
             JsValue,
         >,
     ) -> JsResult<JsCoordinate> {
-        let o = Options::new(&options.unwrap_or_default(), "options", &["clock", "seed"])?;
+        let o = Options::of(options, "options", &["clock", "seed"])?;
         let clock: Arc<dyn coordinate::Clock> = match o.map("clock", clock_arg)? {
             Some(clock) => Arc::new(clock),
             None => Arc::new(coordinate::SystemClock),
@@ -406,7 +406,7 @@ impl JsWorkSpec {
             JsValue,
         >,
     ) -> JsResult<JsValue> {
-        let o = Options::new(&options.unwrap_or_default(), "options", &["withCounts"])?;
+        let o = Options::of(options, "options", &["withCounts"])?;
         let with_counts = o
             .map("withCounts", crate::convert::to_bool)?
             .unwrap_or(false);
@@ -439,8 +439,8 @@ impl JsWorkSpec {
         meta: Option<JsValue>,
     ) -> JsResult<JsWorkUnit> {
         let name = to_string(name, "name")?;
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?.unwrap_or_default();
-        let meta = unit_meta_from_js(&meta.unwrap_or_default(), "meta")?;
+        let data = opt_map(data, "data")?.unwrap_or_default();
+        let meta = unit_meta_from_opt(meta, "meta")?;
         self.0
             .add_work_unit(&name, data, meta)
             .map(JsWorkUnit::wrap)
@@ -486,7 +486,7 @@ impl JsWorkSpec {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<js_sys::Map> {
-        let query = query_from_js(&query.unwrap_or_default(), "query")?;
+        let query = query_from_js(query, "query")?;
         let map = js_sys::Map::new();
         for (name, unit) in self.0.work_units(&query).map_err(to_js)? {
             map.set(&name.into(), &JsWorkUnit::wrap(unit).into());
@@ -515,7 +515,7 @@ impl JsWorkSpec {
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<()> {
         let priority = to_f64(priority, "priority")?;
-        let query = query_from_js(&query.unwrap_or_default(), "query")?;
+        let query = query_from_js(query, "query")?;
         self.0
             .set_work_unit_priorities(&query, priority)
             .map_err(to_js)
@@ -529,7 +529,7 @@ impl JsWorkSpec {
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<()> {
         let adjustment = to_f64(adjustment, "adjustment")?;
-        let query = query_from_js(&query.unwrap_or_default(), "query")?;
+        let query = query_from_js(query, "query")?;
         self.0
             .adjust_work_unit_priorities(&query, adjustment)
             .map_err(to_js)
@@ -541,7 +541,7 @@ impl JsWorkSpec {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<usize> {
-        let query = query_from_js(&query.unwrap_or_default(), "query")?;
+        let query = query_from_js(query, "query")?;
         self.0.delete_work_units(&query).map_err(to_js)
     }
 

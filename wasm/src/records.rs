@@ -225,9 +225,14 @@ pub(crate) fn unit_meta_from_js(v: &JsValue, arg: &str) -> JsResult<WorkUnitMeta
     })
 }
 
+/// `unit_meta_from_js` for an optional argument.
+pub(crate) fn unit_meta_from_opt(v: Option<JsValue>, arg: &str) -> JsResult<WorkUnitMeta> {
+    v.map_or(Ok(WorkUnitMeta::default()), |v| unit_meta_from_js(&v, arg))
+}
+
 /// `{names, statuses, previousName, limit}` as a `WorkUnitQuery`.
-pub(crate) fn query_from_js(v: &JsValue, arg: &str) -> JsResult<WorkUnitQuery> {
-    let o = Options::new(v, arg, &["names", "statuses", "previousName", "limit"])?;
+pub(crate) fn query_from_js(v: Option<JsValue>, arg: &str) -> JsResult<WorkUnitQuery> {
+    let o = Options::of(v, arg, &["names", "statuses", "previousName", "limit"])?;
     Ok(WorkUnitQuery {
         names: o.map("names", to_strings)?,
         statuses: o.map("statuses", |v, arg| {
@@ -247,8 +252,8 @@ pub(crate) fn query_from_js(v: &JsValue, arg: &str) -> JsResult<WorkUnitQuery> {
 
 /// `{numberOfWorkUnits, workSpecs, runtimes, lifetime, availableGb}` as an
 /// `AttemptRequest` (`lifetime` in milliseconds).
-pub(crate) fn request_from_js(v: &JsValue, arg: &str) -> JsResult<AttemptRequest> {
-    let o = Options::new(
+pub(crate) fn request_from_js(v: Option<JsValue>, arg: &str) -> JsResult<AttemptRequest> {
+    let o = Options::of(
         v,
         arg,
         &[

@@ -6,8 +6,8 @@ use coordinate::{Attempt, Worker};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    from_instant, from_map, from_opt_instant, to_duration, to_instant, to_map, to_opt_duration,
-    to_opt_map, to_string,
+    from_instant, from_map, from_opt_instant, opt_duration, opt_map, to_duration, to_instant,
+    to_map, to_string,
 };
 use crate::errors::to_js;
 use crate::handles::{handle_class, work_unit_arg, worker_arg, JsNamespace, JsWorkUnit};
@@ -132,7 +132,7 @@ impl JsWorker {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "AttemptRequest")] request: Option<JsValue>,
     ) -> JsResult<Vec<JsAttempt>> {
-        let request = request_from_js(&request.unwrap_or_default(), "request")?;
+        let request = request_from_js(request, "request")?;
         attempts(self.0.request_attempts(&request))
     }
 
@@ -147,7 +147,7 @@ impl JsWorker {
         >,
     ) -> JsResult<JsAttempt> {
         let unit = work_unit_arg(work_unit, "workUnit")?;
-        let lifetime = to_opt_duration(&lifetime_ms.unwrap_or_default(), "lifetimeMs")?;
+        let lifetime = opt_duration(lifetime_ms, "lifetimeMs")?;
         self.0
             .make_attempt(&unit, lifetime)
             .map(JsAttempt::wrap)
@@ -245,7 +245,7 @@ impl JsAttempt {
         >,
     ) -> JsResult<()> {
         let d = to_duration(ms, "ms")?;
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?;
+        let data = opt_map(data, "data")?;
         self.0.renew(d, data).map_err(to_js)
     }
 
@@ -256,7 +256,7 @@ impl JsAttempt {
             JsValue,
         >,
     ) -> JsResult<()> {
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?;
+        let data = opt_map(data, "data")?;
         self.0.expire(data).map_err(to_js)
     }
 
@@ -268,7 +268,7 @@ impl JsAttempt {
             JsValue,
         >,
     ) -> JsResult<()> {
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?;
+        let data = opt_map(data, "data")?;
         self.0.finish(data).map_err(to_js)
     }
 
@@ -279,7 +279,7 @@ impl JsAttempt {
             JsValue,
         >,
     ) -> JsResult<()> {
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?;
+        let data = opt_map(data, "data")?;
         self.0.fail(data).map_err(to_js)
     }
 
@@ -293,8 +293,8 @@ impl JsAttempt {
         #[wasm_bindgen(js_name = delayMs, unchecked_optional_param_type = "number")]
         delay_ms: Option<JsValue>,
     ) -> JsResult<()> {
-        let data = to_opt_map(&data.unwrap_or_default(), "data")?;
-        let delay = to_opt_duration(&delay_ms.unwrap_or_default(), "delayMs")?;
+        let data = opt_map(data, "data")?;
+        let delay = opt_duration(delay_ms, "delayMs")?;
         self.0.retry(data, delay).map_err(to_js)
     }
 }
