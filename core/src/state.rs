@@ -467,6 +467,10 @@ impl State {
             }
         }
         queues.placed_at = Some(now);
+        // The stored meta carries the counts as of the last sweep, so the
+        // scheduler reads metas in place; `meta(false)` hides them.
+        spec.meta.available_count = queues.available.len() as i64;
+        spec.meta.pending_count = spec.counts.pending;
     }
 
     /// Leaves Pending (or Failed, for a late Finish) for `status` at `now`:
@@ -588,7 +592,7 @@ impl State {
         }
         let mut fresh = Vec::with_capacity(last.len());
         for item in last {
-            if self.spec(spec_id)?.names.contains_key(item.key.as_str()) {
+            if existing > 0 && self.spec(spec_id)?.names.contains_key(item.key.as_str()) {
                 self.put_unit(spec_id, &item.key, item.data, item.meta, now)?;
             } else {
                 fresh.push(item);
@@ -597,6 +601,8 @@ impl State {
         let first_id = self.next_id;
         self.next_id += fresh.len() as u64;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        spec.units
+            .reserve(fresh.len().saturating_sub(spec.free.len()));
         let mut names = Vec::with_capacity(fresh.len());
         let mut available = Vec::with_capacity(fresh.len());
         let mut delayed = Vec::new();
@@ -759,9 +765,9 @@ impl State {
     pub fn meta(&self, spec_id: Id, with_counts: bool) -> Result<WorkSpecMeta> {
         let spec = self.spec(spec_id)?;
         let mut meta = spec.meta.clone();
-        if with_counts {
-            meta.available_count = spec.queues.available.len() as i64;
-            meta.pending_count = spec.counts.pending;
+        if !with_counts {
+            meta.available_count = 0;
+            meta.pending_count = 0;
         }
         Ok(meta)
     }

@@ -10,7 +10,6 @@ use crate::clock::add;
 use crate::coordinate::{Coordinate, Namespace};
 use crate::error::{Error, Result};
 use crate::meta::AttemptRequest;
-use crate::meta::WorkSpecMeta;
 use crate::scheduler::choose;
 use crate::state::{Id, IdSet, Slot, State, Time, WorkerState, DEFAULT_LEASE};
 use crate::status::AttemptStatus;
@@ -272,30 +271,31 @@ fn sorted(ids: &IdSet) -> Vec<Id> {
 /// The request algorithm: sweep, schedule, draw, apply max-retries.
 fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Result<Vec<Id>> {
     let ns = st.worker(worker)?.ns;
-    let mut metas: Vec<(Arc<str>, Id, WorkSpecMeta)> = st
-        .ns(ns)?
-        .specs
-        .iter()
-        .map(|(name, &id)| (name.clone(), id, WorkSpecMeta::default()))
-        .collect();
-    for (_, id, meta) in &mut metas {
-        st.sweep(*id, now);
-        *meta = st.meta(*id, true)?;
+    let ids: Vec<Id> = st.ns(ns)?.specs.values().copied().collect();
+    for &id in &ids {
+        st.sweep(id, now); // also refreshes the counts in the spec's meta
     }
-    // The filters of limit_metas_to_names and limit_metas_to_runtimes,
-    // without building a map per request.
-    metas.retain(|(name, _, meta)| {
-        (req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == **name))
-            && (req.runtimes.is_empty() || req.runtimes.contains(&meta.runtime))
-    });
-    let candidates = metas.iter().map(|(n, _, m)| (&**n, m));
-    let Ok(chosen) = choose(candidates, now, &mut st.rng) else {
+    // The filters of limit_metas_to_names and limit_metas_to_runtimes, over
+    // the stored metas (in name order), without copying them.
+    let specs = &st.specs;
+    let candidates = ids
+        .iter()
+        .filter_map(|id| specs.get(id).map(|s| (id, s)))
+        .filter(|(_, s)| {
+            (req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == *s.name))
+                && (req.runtimes.is_empty() || req.runtimes.contains(&s.meta.runtime))
+        });
+    let Ok(chosen) = choose(
+        candidates.clone().map(|(_, s)| (&*s.name, &s.meta)),
+        now,
+        &mut st.rng,
+    ) else {
         return Ok(Vec::new());
     };
-    let Some((_, spec_id, meta)) = metas.iter().find(|(n, _, _)| **n == *chosen) else {
+    let Some((&spec_id, spec)) = candidates.clone().find(|(_, s)| *s.name == *chosen) else {
         return Ok(Vec::new());
     };
-    let spec_id = *spec_id;
+    let meta = spec.meta.clone();
     let mut count = req.number_of_work_units.max(1);
     if meta.max_attempts_returned > 0 {
         count = count.min(meta.max_attempts_returned);
