@@ -53,7 +53,8 @@ export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="wasm-ld-$WASM_LLVM"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Cpanic=unwind -Ctarget-feature=+exception-handling"
 export WASM_BUILD_STD=std,panic_unwind
-export CARGO_TARGET_DIR="$WASM_REPO/target/wasm"
+# WASM_TARGET_DIR overrides it, e.g. to share the built std between checkouts.
+export CARGO_TARGET_DIR="${WASM_TARGET_DIR:-$WASM_REPO/target/wasm}"
 export WASM_CARGO=/usr/bin/cargo
 export PATH="$WASM_REPO/.tools/bin:$PATH"
 unset WASM_REPO WASM_LLVM

@@ -273,12 +273,14 @@ pub(crate) fn request_from_js(v: Option<JsValue>, arg: &str) -> JsResult<Attempt
     })
 }
 
-/// One item of `addWorkUnits`: a name, `[name, data?, meta?]` or
-/// `{key, data?, meta?}`.
-pub(crate) fn item_from_js(v: &JsValue, arg: &str) -> JsResult<AddWorkUnitItem> {
+/// Item `index` of `addWorkUnits`: a name, `[name, data?, meta?]` or
+/// `{key, data?, meta?}`. (Argument names for messages, `items[3] data`, are
+/// only formatted past the common case of a bare name.)
+pub(crate) fn item_from_js(v: &JsValue, index: usize) -> JsResult<AddWorkUnitItem> {
     if let Some(key) = v.as_string() {
         return Ok(AddWorkUnitItem::named(key));
     }
+    let arg = format!("items[{index}]");
     let (key, data, meta) = if Array::is_array(v) {
         let parts: &Array = v.unchecked_ref();
         if parts.length() == 0 || parts.length() > 3 {
@@ -289,11 +291,11 @@ pub(crate) fn item_from_js(v: &JsValue, arg: &str) -> JsResult<AddWorkUnitItem> 
         }
         (parts.get(0), parts.get(1), parts.get(2))
     } else {
-        if v.is_null() || v.is_undefined() {
-            return Err(item_type_error(v, arg));
+        if v.is_null_or_undefined() {
+            return Err(item_type_error(v, &arg));
         }
-        let o =
-            Options::new(v, arg, &["key", "data", "meta"]).map_err(|_| item_type_error(v, arg))?;
+        let o = Options::new(v, &arg, &["key", "data", "meta"])
+            .map_err(|_| item_type_error(v, &arg))?;
         (o.get("key"), o.get("data"), o.get("meta"))
     };
     Ok(AddWorkUnitItem {

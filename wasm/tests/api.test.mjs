@@ -420,6 +420,8 @@ describe('using the API', () => {
     ns.setWorkSpec({ name: 'parse' });
     assert.equal(fetch.addWorkUnits(['a', ['b', { url: 'b' }], ['c', null, { priority: 5 }], { key: 'd', data: { n: 1 } }]), 4);
     assert.deepEqual([...fetch.workUnits().keys()], ['a', 'b', 'c', 'd']);
+    assert.equal(fetch.addWorkUnits(new Set(['e', 'f'])), 2, 'any iterable of items');
+    assert.equal(fetch.deleteWorkUnits({ names: ['e', 'f'] }), 2);
     assert.equal(fetch.workUnit('c').priority(), 5);
 
     const worker = ns.worker('crawler');
