@@ -2,7 +2,7 @@
 //! prints the time per unit: a quick native baseline for the Node benchmark
 //! and a target for profilers (`perf record`, `valgrind --tool=callgrind`).
 //!
-//! `cargo run --release -p coordinate --example drain_profile -- N [B]`
+//! `cargo run --release -p coordinate --example drain_profile -- N [B] [SPECS]`
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,14 +13,21 @@ fn main() -> Result<(), coordinate::Error> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().ok());
     let n = args.next().flatten().unwrap_or(100_000);
     let batch = args.next().flatten().unwrap_or(1);
+    let specs = args.next().flatten().unwrap_or(1).max(1);
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
     let ns = coord.namespace("profile");
-    let spec = ns.set_work_spec(map([("name", "spec")]))?;
-    let items = (0..n)
-        .map(|i| AddWorkUnitItem::named(format!("u{i:07}")))
-        .collect();
+    let mut batches = Vec::new();
+    for s in 0..specs {
+        let spec = ns.set_work_spec(map([("name", format!("spec{s}"))]))?;
+        let items: Vec<_> = (0..n / specs)
+            .map(|i| AddWorkUnitItem::named(format!("u{i:07}")))
+            .collect();
+        batches.push((spec, items));
+    }
     let added = Instant::now();
-    spec.add_work_units(items)?;
+    for (spec, items) in batches {
+        spec.add_work_units(items)?;
+    }
     let add_ns = added.elapsed().as_nanos() as f64 / n as f64;
     let worker = ns.worker("w")?;
     let req = AttemptRequest {

@@ -422,21 +422,20 @@ impl State {
     /// Expires every active Pending attempt of the spec past its deadline,
     /// and moves units whose delay has passed into the available queue.
     pub fn sweep(&mut self, spec_id: Id, now: Time) {
-        let Some(spec) = self.specs.get_mut(&spec_id) else {
+        let Some(mut spec) = self.specs.get_mut(&spec_id) else {
             return;
         };
-        let expired: Vec<Id> = spec
-            .expiring
-            .iter()
-            .take_while(|(exp, _)| *exp < now)
-            .map(|(_, id)| *id)
-            .collect();
-        for id in expired {
+        while let Some(&(exp, id)) = spec.expiring.first() {
+            if now <= exp {
+                break;
+            }
             self.complete(id, AttemptStatus::Expired, None, now);
+            let Some(again) = self.specs.get_mut(&spec_id) else {
+                return;
+            };
+            spec = again;
+            spec.expiring.remove(&(exp, id)); // already gone; a guard against looping
         }
-        let Some(spec) = self.specs.get_mut(&spec_id) else {
-            return;
-        };
         let queues = &mut spec.queues;
         if queues.placed_at.is_some_and(|t| now < t) {
             // The clock went back: units made available may be delayed again.

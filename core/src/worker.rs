@@ -11,7 +11,7 @@ use crate::coordinate::{Coordinate, Namespace};
 use crate::error::{Error, Result};
 use crate::meta::AttemptRequest;
 use crate::scheduler::choose;
-use crate::state::{Id, IdSet, Slot, State, Time, WorkerState, DEFAULT_LEASE};
+use crate::state::{Id, IdSet, Slot, SpecState, State, Time, WorkerState, DEFAULT_LEASE};
 use crate::status::AttemptStatus;
 use crate::value::{Map, Value};
 use crate::work_unit::WorkUnit;
@@ -278,21 +278,19 @@ fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Resul
     // The filters of limit_metas_to_names and limit_metas_to_runtimes, over
     // the stored metas (in name order), without copying them.
     let specs = &st.specs;
-    let candidates = ids
+    let candidates: Vec<(Id, &SpecState)> = ids
         .iter()
-        .filter_map(|id| specs.get(id).map(|s| (id, s)))
+        .filter_map(|&id| Some((id, specs.get(&id)?)))
         .filter(|(_, s)| {
             (req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == *s.name))
                 && (req.runtimes.is_empty() || req.runtimes.contains(&s.meta.runtime))
-        });
-    let Ok(chosen) = choose(
-        candidates.clone().map(|(_, s)| (&*s.name, &s.meta)),
-        now,
-        &mut st.rng,
-    ) else {
+        })
+        .collect();
+    let metas = candidates.iter().map(|(_, s)| (&*s.name, &s.meta));
+    let Ok(chosen) = choose(metas, now, &mut st.rng) else {
         return Ok(Vec::new());
     };
-    let Some((&spec_id, spec)) = candidates.clone().find(|(_, s)| *s.name == *chosen) else {
+    let Some(&(spec_id, spec)) = candidates.iter().find(|(_, s)| *s.name == *chosen) else {
         return Ok(Vec::new());
     };
     let meta = spec.meta.clone();
