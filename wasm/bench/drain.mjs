@@ -27,7 +27,16 @@ const SIZES = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [10_
 const BATCHES = [1, 100];
 const REPEATS = Number(process.env.REPEATS ?? 3);
 
-function jsDrain(n, batch) {
+/** Runs the GC and lets FinalizationRegistry callbacks (which free dropped
+ * handles in wasm memory) run, so one run's garbage does not weigh on the next. */
+async function settle() {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+function jsDrain(n, batch, free = false) {
   const clock = new MockClock();
   const coord = new Coordinate({ clock, seed: 1 });
   const ns = coord.namespace('bench');
@@ -47,11 +56,15 @@ function jsDrain(n, batch) {
   for (;;) {
     const attempts = worker.requestAttempts(request);
     if (attempts.length === 0) break;
-    for (const a of attempts) a.finish();
+    for (const a of attempts) {
+      a.finish();
+      if (free) a.free();
+    }
     done += attempts.length;
   }
   const elapsed = now() - start;
   if (done !== n) throw new Error(`drained ${done} of ${n}`);
+  for (const handle of [worker, spec, ns, coord, clock]) handle.free();
   return elapsed / n;
 }
 
@@ -73,35 +86,44 @@ if (!existsSync(NATIVE)) {
 
 // Warm up the JIT (wasm tier-up, the JS loop) before anything is timed.
 jsDrain(20_000, 1);
-jsDrain(20_000, 100);
+jsDrain(20_000, 100, true);
+await settle();
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}`);
 console.log(`median of ${REPEATS} runs each, drain only (request + finish), wall-clock ns per unit:`);
 console.log('');
-console.log('| N | batch | native ns/unit | Node (wasm) ns/unit | ratio | engine alone in wasm ns/unit |');
-console.log('|---:|---:|---:|---:|---:|---:|');
+console.log('| N | batch | native ns/unit | Node (wasm) ns/unit | ratio | Node, free() each ns/unit | ratio | engine alone in wasm ns/unit |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const n of SIZES) {
   for (const batch of BATCHES) {
     const js = [];
+    const jsFree = [];
     const rs = [];
     const inWasm = [];
     for (let r = 0; r < REPEATS; r++) {
-      rs.push(nativeDrain(n, batch)); // alternate, so load changes hit both
+      rs.push(nativeDrain(n, batch)); // interleaved, so load changes hit all
       js.push(jsDrain(n, batch));
-      inWasm.push((drainInWasm(n, batch) * 1e6) / n);
+      await settle();
+      jsFree.push(jsDrain(n, batch, true));
+      await settle();
+      inWasm.push((drainInWasm(n, batch, () => performance.now()) * 1e6) / n);
     }
-    const row = { n, batch, native: median(rs), js: median(js), inWasm: median(inWasm) };
+    const [native, node, nodeFree, engine] = [rs, js, jsFree, inWasm].map(median);
     console.log(
-      `| ${n.toLocaleString('en')} | ${batch} | ${row.native.toFixed(0)} | ${row.js.toFixed(0)} | ${(row.js / row.native).toFixed(2)}× | ${row.inWasm.toFixed(0)} |`,
+      `| ${n.toLocaleString('en')} | ${batch} | ${native.toFixed(0)} | ${node.toFixed(0)} | ${(node / native).toFixed(2)}× ` +
+        `| ${nodeFree.toFixed(0)} | ${(nodeFree / native).toFixed(2)}× | ${engine.toFixed(0)} |`,
     );
   }
 }
 
 console.log('');
-console.log('"engine alone in wasm": the same loop written in Rust and run inside the module');
-console.log('(no JavaScript per unit), i.e. what the engine costs compiled to wasm; the rest');
-console.log('of the Node column is the binding: one Attempt object per unit, the calls, GC.');
+console.log('"Node": attempts are left to the garbage collector (FinalizationRegistry frees them');
+console.log('later, outside the timed loop); "free() each": `a.free()` after `a.finish()`, so the');
+console.log('freeing is timed, as the drop is natively. "engine alone in wasm": the same loop');
+console.log('written in Rust and run inside the module (no JavaScript per unit): what the engine');
+console.log('costs compiled to wasm; the rest of the Node column is the binding (one Attempt');
+console.log('object per unit with its FinalizationRegistry entry, the calls, GC).');
 
 const wasmFile = fileURLToPath(new URL('../pkg-node/coordinate_wasm_bg.wasm', import.meta.url));
 const bytes = readFileSync(wasmFile);

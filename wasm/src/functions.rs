@@ -221,11 +221,13 @@ pub fn wasm_memory_bytes() -> f64 {
 
 /// The drain workload run entirely inside WebAssembly (no JavaScript per
 /// unit): `n` empty units, one worker, request `batch` + finish each.
-/// Returns the drain's milliseconds. For the benchmark, which sets it beside
-/// the same loop driven from JavaScript to split the cost between the engine
-/// compiled to wasm and the binding. Not part of the public API.
+/// Returns the drain's duration as measured by calling `now` (e.g.
+/// `performance.now`) before and after. For the benchmark, which sets it
+/// beside the same loop driven from JavaScript to split the cost between the
+/// engine compiled to wasm and the binding. Not part of the public API.
 #[wasm_bindgen(js_name = "__benchDrainInWasm", skip_typescript)]
-pub fn bench_drain_in_wasm(n: u32, batch: u32) -> JsResult<f64> {
+pub fn bench_drain_in_wasm(n: u32, batch: u32, now: &js_sys::Function) -> JsResult<f64> {
+    let clock = || -> JsResult<f64> { Ok(now.call0(&JsValue::NULL)?.as_f64().unwrap_or(f64::NAN)) };
     use coordinate::{map, AddWorkUnitItem, AttemptRequest, Coordinate, MockClock};
     let coord = Coordinate::with_options(std::sync::Arc::new(MockClock::default()), Some(1));
     let ns = coord.namespace("bench");
@@ -239,7 +241,7 @@ pub fn bench_drain_in_wasm(n: u32, batch: u32) -> JsResult<f64> {
         number_of_work_units: i64::from(batch),
         ..Default::default()
     };
-    let start = js_sys::Date::now();
+    let start = clock()?;
     loop {
         let attempts = worker.request_attempts(&req).map_err(to_js)?;
         if attempts.is_empty() {
@@ -249,5 +251,5 @@ pub fn bench_drain_in_wasm(n: u32, batch: u32) -> JsResult<f64> {
             a.finish(None).map_err(to_js)?;
         }
     }
-    Ok(js_sys::Date::now() - start)
+    Ok(clock()? - start)
 }
