@@ -62,6 +62,7 @@ build() { # target out-dir entry-js entry-dts package-name
     cp "$tmp/out.wasm" "$bg"
   fi
   cp wasm/js/api.js wasm/js/api.d.ts "$out/"
+  if [ "$target" = experimental-nodejs-module ]; then cp wasm/js/node-v8-workaround.js "$out/"; fi
   cp "wasm/js/$entry" "$out/index.js"
   cp "wasm/js/$dts" "$out/index.d.ts"
   cp wasm/README.md "$out/README.md"

@@ -1,5 +1,6 @@
 // Coordinate for Node: the wasm-bindgen module (loaded synchronously at
 // import) plus the status objects and error classes of api.js.
+import './node-v8-workaround.js'; // first: see the file
 import * as wasm from './coordinate_wasm.js';
 import { install } from './api.js';
 
