@@ -15,6 +15,8 @@
 //! | list | `Array` | `Array` |
 //! | map | plain object, `Map` with string keys | plain object |
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use coordinate::{AttemptStatus, Map, Value, WorkUnitStatus};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
@@ -305,14 +307,12 @@ pub(crate) fn to_f64(v: &JsValue, arg: &str) -> JsResult<f64> {
 
 /// An integer argument: an integral `number` or a `BigInt`, within i64.
 pub(crate) fn to_i64(v: &JsValue, arg: &str) -> JsResult<i64> {
-    if v.is_bigint() {
-        return bigint(v, arg);
-    }
     match v.as_f64() {
         Some(f) if f.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(&f) => {
             Ok(f as i64)
         }
         Some(f) => Err(range_error(format!("{arg} must be an integer, not {f}"))),
+        None if v.is_bigint() => bigint(v, arg),
         None => Err(type_error(format!(
             "{arg} must be an integer (number or BigInt), not {}",
             describe(v)
@@ -420,42 +420,108 @@ pub(crate) fn to_attempt_status(v: &JsValue, arg: &str) -> JsResult<AttemptStatu
 
 // ------------------------------------------------------------ options objects
 
+// Reading an options object key by key from Rust costs a call into
+// JavaScript per check, and with panic=unwind each such call is wrapped in
+// an exception guard; this helper reads the whole object in one call and
+// hands back only the values present.
+#[wasm_bindgen(inline_js = r#"
+const values = [];
+let unknown = '';
+// -1: not a plain object; -2: a key not in `keys` (see unknownOption);
+// else the bit mask of the keys whose value is neither undefined nor null.
+export function readOptions(obj, keys) {
+  values.length = 0;
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) return -1;
+  let mask = 0;
+  for (const key of Object.keys(obj)) {
+    const i = keys.indexOf(key);
+    if (i < 0) {
+      unknown = key;
+      return -2;
+    }
+    const value = obj[key];
+    values[i] = value;
+    if (value !== undefined && value !== null) mask |= 1 << i;
+  }
+  return mask;
+}
+export function optionValue(i) {
+  const value = values[i];
+  values[i] = undefined;
+  return value;
+}
+export function unknownOption() {
+  return unknown;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = readOptions)]
+    fn read_options(obj: &JsValue, keys: &JsValue) -> i32;
+    #[wasm_bindgen(js_name = optionValue)]
+    fn option_value(i: u32) -> JsValue;
+    #[wasm_bindgen(js_name = unknownOption)]
+    fn unknown_option() -> String;
+}
+
+thread_local! {
+    // The JS Array of each call site's option names, made once.
+    static KEY_ARRAYS: RefCell<Vec<(usize, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn key_array(keys: &'static [&'static str]) -> JsValue {
+    let id = keys.as_ptr() as usize;
+    KEY_ARRAYS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, array)) = cache.iter().find(|(k, _)| *k == id) {
+            return array.clone();
+        }
+        let array: JsValue = keys
+            .iter()
+            .map(|k| JsValue::from_str(k))
+            .collect::<Array>()
+            .into();
+        cache.push((id, array.clone()));
+        array
+    })
+}
+
 /// An options object (`{numberOfWorkUnits, workSpecs}`): `undefined` or `null`
 /// means every option takes its default; a key that is not an option of the
-/// call is a `TypeError` (it is almost surely a typo).
-///
-/// Read with one `Object.entries` call, so the cost is per key given, not
-/// per key known: calls across the wasm boundary are what a binding pays for.
+/// call is a `TypeError` (it is almost surely a typo). `null` or `undefined`
+/// as a value means the option's default.
 pub(crate) struct Options {
     keys: &'static [&'static str],
-    values: Vec<JsValue>,
+    /// By key position; `None` for absent, `undefined` or `null`.
+    values: Vec<Option<JsValue>>,
 }
 
 impl Options {
     pub(crate) fn new(v: &JsValue, arg: &str, keys: &'static [&'static str]) -> JsResult<Options> {
+        debug_assert!(keys.len() <= 31);
         let mut values = Vec::new();
         if is_nullish(v) {
             return Ok(Options { keys, values });
         }
-        if !is_plain_object(v) {
+        let mask = read_options(v, &key_array(keys));
+        if mask == -1 {
             return Err(type_error(format!(
                 "{arg} must be a plain object, not {}",
                 describe(v)
             )));
         }
-        for entry in Object::entries(v.unchecked_ref()).iter() {
-            let entry: Array = entry.unchecked_into();
-            let key = entry.get(0).as_string().unwrap_or_default();
-            let Some(i) = keys.iter().position(|k| *k == key) else {
-                return Err(type_error(format!(
-                    "{arg}: unknown option {key:?} (expected one of: {})",
-                    keys.join(", ")
-                )));
-            };
-            if values.len() <= i {
-                values.resize(i + 1, JsValue::UNDEFINED);
+        if mask == -2 {
+            return Err(type_error(format!(
+                "{arg}: unknown option {:?} (expected one of: {})",
+                unknown_option(),
+                keys.join(", ")
+            )));
+        }
+        for i in 0..keys.len() {
+            if mask & (1 << i) != 0 {
+                values.resize(i, None);
+                values.push(Some(option_value(i as u32)));
             }
-            values[i] = entry.get(1);
         }
         Ok(Options { keys, values })
     }
@@ -476,12 +542,12 @@ impl Options {
         }
     }
 
-    /// The option's value; `undefined` when absent.
+    /// The option's value; `undefined` when absent or `null`.
     pub(crate) fn get(&self, key: &str) -> JsValue {
         self.keys
             .iter()
             .position(|k| *k == key)
-            .and_then(|i| self.values.get(i).cloned())
+            .and_then(|i| self.values.get(i).cloned().flatten())
             .unwrap_or(JsValue::UNDEFINED)
     }
 
@@ -493,7 +559,7 @@ impl Options {
     ) -> JsResult<Option<T>> {
         let i = self.keys.iter().position(|k| *k == key);
         match i.and_then(|i| self.values.get(i)) {
-            Some(v) if !is_nullish(v) => f(v, key).map(Some),
+            Some(Some(v)) => f(v, key).map(Some),
             _ => Ok(None),
         }
     }
