@@ -181,7 +181,7 @@ pub(crate) fn meta_to_js(m: &WorkSpecMeta) -> JsValue {
 
 /// A plain object as a `WorkSpecMeta`; missing fields are zero.
 pub(crate) fn meta_from_js(v: &JsValue, arg: &str) -> JsResult<WorkSpecMeta> {
-    if v.is_null() || v.is_undefined() {
+    if v.is_null_or_undefined() {
         return Err(type_error(format!(
             "{arg} must be a WorkSpecMeta object, not {}",
             describe(v)

@@ -61,7 +61,7 @@ impl JsWorker {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Worker | null")] parent: &JsValue,
     ) -> JsResult<()> {
-        let parent = if parent.is_null() || parent.is_undefined() {
+        let parent = if parent.is_null_or_undefined() {
             None
         } else {
             Some(worker_arg(parent, "parent")?)
