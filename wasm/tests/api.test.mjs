@@ -490,6 +490,17 @@ describe('using the API', () => {
     assert.equal(old.name, 's', 'immutable facts stay readable');
   });
 
+  test('without options: the system clock (Date.now) and a random seed', () => {
+    const coord = new Coordinate();
+    assert.ok(Math.abs(coord.now().getTime() - Date.now()) < 60_000);
+    const ns = coord.namespace();
+    assert.equal(ns.name, '', 'the default namespace name');
+    for (const name of ['a', 'b']) ns.setWorkSpec({ name }).addWorkUnits(['u1', 'u2']);
+    const got = ns.worker('w').requestAttempts({ numberOfWorkUnits: 2 });
+    assert.equal(got.length, 2, 'the scheduler drew from an OS-seeded RNG');
+    assert.ok(got[0].startTime().getTime() <= Date.now());
+  });
+
   test('the same seed and clock steps give the same schedule', () => {
     const run = (seed) => {
       const { ns } = setup(seed);
