@@ -805,22 +805,13 @@ class WorkerPool:
                 self._stats.renewed += 1
 
     def _report_parent(self) -> None:
-        now = self.coordinate.now()
         data: Dict[str, Any] = dict(self._identity)
         data.update(
             workers=len(self._children),
             runtimes=list(self.runtimes),
             lifetime=self.lifetime,
         )
-        try:
-            self.parent.update(
-                data=data,
-                now=now,
-                expiration=now + timedelta(seconds=self.lifetime),
-                mode=self._mode,
-            )
-        except CoordinateError:
-            pass
+        self._update(self.parent, data)
 
     def _report(self, child: _Child) -> None:
         with child.lock:
@@ -832,16 +823,21 @@ class WorkerPool:
                 work_unit=child.work_unit,
                 tasks=child.tasks,
             )
-            now = self.coordinate.now()
-            try:
-                child.worker.update(
-                    data=data,
-                    now=now,
-                    expiration=now + timedelta(seconds=self.lifetime),
-                    mode=self._mode,
-                )
-            except CoordinateError:
-                pass
+            self._update(child.worker, data)
+
+    def _update(self, worker: Worker, data: Dict[str, Any]) -> None:
+        """Reports `data` for `worker`, valid for one lease; a worker whose
+        namespace is gone has nothing left to report to."""
+        now = self.coordinate.now()
+        try:
+            worker.update(
+                data=data,
+                now=now,
+                expiration=now + timedelta(seconds=self.lifetime),
+                mode=self._mode,
+            )
+        except CoordinateError:
+            pass
 
     def _deactivate(self, child: _Child) -> None:
         with child.lock:
