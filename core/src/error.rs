@@ -2,12 +2,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Everything a Coordinate call can fail with.
 ///
 /// The messages are the texts of the original Coordinate API. Variant names
 /// are stable: the Python and JavaScript bindings expose them as error
 /// classes (`NotPendingError`) and codes (`"NotPending"`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "code")]
 pub enum Error {
     /// A work spec with this name does not exist in the namespace.
     NoSuchWorkSpec {
@@ -48,7 +51,57 @@ pub enum Error {
         /// What was wrong, naming the element.
         reason: String,
     },
+    /// A status text or code that names no status.
+    InvalidStatus {
+        /// `marshal, 17` for a code, `unmarshal, seventeen` for a text.
+        detail: String,
+    },
+    /// The store or server cannot be reached, or a transaction could not
+    /// commit (deadlock, serialization failure after retries, timeout). The
+    /// call did not happen and may be retried.
+    Unavailable {
+        /// What failed.
+        reason: String,
+    },
+    /// The store refuses: not a Coordinate database, a schema newer than
+    /// this package, a corrupt or read-only file, a full disk.
+    Storage {
+        /// What the store said, naming the file or server.
+        reason: String,
+    },
+    /// The server wants a token and none or a wrong one was sent.
+    Unauthorized,
+    /// `connect` got a URL it cannot use.
+    BadUrl {
+        /// The URL, and what is wrong with it.
+        url: String,
+    },
 }
+
+/// Every error code, in declaration order: the Rust variant names, which
+/// the bindings expose as `code` and (with `Error` appended) as class names.
+pub const ERROR_CODES: &[&str] = &[
+    "NoSuchWorkSpec",
+    "NoSuchWorkUnit",
+    "Gone",
+    "LostLease",
+    "NotPending",
+    "NoWork",
+    "CannotBecomeContinuous",
+    "ChangedName",
+    "NoWorkSpecName",
+    "BadWorkSpecName",
+    "WrongBackend",
+    "WorkUnitNotList",
+    "WorkUnitTooShort",
+    "BadPriority",
+    "BadWorkUnitItem",
+    "InvalidStatus",
+    "Unavailable",
+    "Storage",
+    "Unauthorized",
+    "BadUrl",
+];
 
 impl Error {
     /// The variant's name, as the bindings expose it (`"NotPending"`).
@@ -69,6 +122,23 @@ impl Error {
             Error::WorkUnitTooShort => "WorkUnitTooShort",
             Error::BadPriority => "BadPriority",
             Error::BadWorkUnitItem { .. } => "BadWorkUnitItem",
+            Error::InvalidStatus { .. } => "InvalidStatus",
+            Error::Unavailable { .. } => "Unavailable",
+            Error::Storage { .. } => "Storage",
+            Error::Unauthorized => "Unauthorized",
+            Error::BadUrl { .. } => "BadUrl",
+        }
+    }
+
+    /// The class name the bindings give this error (`"NotPendingError"`).
+    pub fn class_name(&self) -> String {
+        format!("{}Error", self.code())
+    }
+
+    /// A status text or code that names no status.
+    pub(crate) fn invalid_status(direction: &str, what: impl fmt::Display) -> Error {
+        Error::InvalidStatus {
+            detail: format!("{direction}, {what}"),
         }
     }
 }
@@ -93,6 +163,11 @@ impl fmt::Display for Error {
             Error::WorkUnitTooShort => f.write_str("too few parameters to work unit"),
             Error::BadPriority => f.write_str("priority must be a number"),
             Error::BadWorkUnitItem { reason } => write!(f, "bad work unit item: {reason}"),
+            Error::InvalidStatus { detail } => write!(f, "invalid status ({detail})"),
+            Error::Unavailable { reason } => write!(f, "store unavailable: {reason}"),
+            Error::Storage { reason } => write!(f, "storage error: {reason}"),
+            Error::Unauthorized => f.write_str("unauthorized: a valid token is required"),
+            Error::BadUrl { url } => write!(f, "bad store URL: {url}"),
         }
     }
 }
@@ -118,5 +193,34 @@ mod tests {
         assert_eq!(e.to_string(), r#"No such work unit "a\"b""#);
         assert_eq!(Error::Gone.to_string(), "Object no longer exists");
         assert_eq!(Error::NotPending.code(), "NotPending");
+        assert_eq!(Error::NotPending.class_name(), "NotPendingError");
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let all = [
+            Error::NoSuchWorkSpec { name: "x".into() },
+            Error::NoSuchWorkUnit { name: "x".into() },
+            Error::Gone,
+            Error::LostLease,
+            Error::NotPending,
+            Error::NoWork,
+            Error::CannotBecomeContinuous,
+            Error::ChangedName,
+            Error::NoWorkSpecName,
+            Error::BadWorkSpecName,
+            Error::WrongBackend,
+            Error::WorkUnitNotList,
+            Error::WorkUnitTooShort,
+            Error::BadPriority,
+            Error::BadWorkUnitItem { reason: "x".into() },
+            Error::invalid_status("marshal", 17),
+            Error::Unavailable { reason: "x".into() },
+            Error::Storage { reason: "x".into() },
+            Error::Unauthorized,
+            Error::BadUrl { url: "x".into() },
+        ];
+        let codes: Vec<&str> = all.iter().map(Error::code).collect();
+        assert_eq!(codes, ERROR_CODES);
     }
 }

@@ -38,11 +38,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod attempt;
+pub mod backend;
 mod clock;
+mod connect;
 mod coordinate;
 mod error;
 mod extract;
 mod meta;
+pub mod rules;
 mod scheduler;
 mod state;
 mod status;
@@ -52,16 +55,18 @@ mod work_unit;
 mod worker;
 
 pub use attempt::Attempt;
+pub use backend::Backend;
+pub use connect::{register_scheme, scheme_of, ConnectOptions, Opener};
 pub use clock::{seconds, Clock, MockClock, SystemClock};
 pub use coordinate::{map, Coordinate, Namespace};
-pub use error::{Error, Result};
+pub use error::{Error, Result, ERROR_CODES};
 pub use extract::{extract_add_work_unit_item, extract_work_unit_output};
 pub use meta::{
     extract_work_spec_meta, AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, Summary,
     SummaryRecord, WorkSpecData, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
 };
 pub use scheduler::{limit_metas_to_names, limit_metas_to_runtimes, simplified_scheduler, Metas};
-pub use status::{AttemptStatus, InvalidStatus, WorkUnitStatus};
+pub use status::{AttemptStatus, WorkUnitStatus};
 pub use value::{Map, Value};
 pub use work_spec::WorkSpec;
 pub use work_unit::WorkUnit;

@@ -1,6 +1,9 @@
 //! Plain value types: metadata records, queries, requests and summaries.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::duration_serde;
 
 use crate::clock::{add, seconds};
 use crate::error::{Error, Result};
@@ -9,7 +12,7 @@ use crate::value::{Map, Value};
 
 /// Scheduling metadata of a work spec, derived from its data and adjustable
 /// with `WorkSpec::set_meta`. `Default` gives the zero value of every field.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkSpecMeta {
     /// Absolute priority: a higher one always runs first.
     pub priority: i64,
@@ -24,6 +27,7 @@ pub struct WorkSpecMeta {
     /// The `min_gb` of the data; stored, never used for scheduling.
     pub min_memory_gb: f64,
     /// Minimum time between generated continuous units.
+    #[serde(with = "duration_serde")]
     pub interval: TimeDelta,
     /// Earliest time of the next continuous unit; `None` means now.
     pub next_continuous: Option<DateTime<Utc>>,
@@ -167,7 +171,7 @@ pub fn extract_work_spec_meta(data: &Map) -> Result<(String, WorkSpecMeta)> {
 }
 
 /// Metadata of a work unit.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkUnitMeta {
     /// Higher runs first; ties go to the smaller name.
     pub priority: f64,
@@ -176,7 +180,7 @@ pub struct WorkUnitMeta {
 }
 
 /// Selects work units of a spec. `Default` selects every unit.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkUnitQuery {
     /// Only these names (`None`: no filter; empty: matches nothing).
     pub names: Option<Vec<String>>,
@@ -189,11 +193,12 @@ pub struct WorkUnitQuery {
 }
 
 /// What a worker asks for in `Worker::request_attempts`. `Default` asks for one unit.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRequest {
     /// Memory the worker has; ignored (as in every original backend).
     pub available_gb: f64,
     /// Lease length; zero or less means 15 minutes.
+    #[serde(with = "duration_serde")]
     pub lifetime: TimeDelta,
     /// Most units to hand out; zero or less means 1.
     pub number_of_work_units: i64,
@@ -223,7 +228,7 @@ impl AddWorkUnitMeta {
 }
 
 /// One unit to add: a name, its data and its metadata.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddWorkUnitItem {
     /// The unit's name.
     pub key: String,
@@ -244,7 +249,7 @@ impl AddWorkUnitItem {
 }
 
 /// How many units of one spec have one status. Orders by (namespace, spec, status).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SummaryRecord {
     /// Namespace name.
     pub namespace: String,

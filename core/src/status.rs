@@ -5,25 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A status text or code that names no status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InvalidStatus {
-    /// Encoding a code that has no status: `invalid status (marshal, 17)`.
-    Marshal(i64),
-    /// Decoding a text that is no status: `invalid status (unmarshal, seventeen)`.
-    Unmarshal(String),
-}
+use crate::error::Error;
 
-impl fmt::Display for InvalidStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InvalidStatus::Marshal(code) => write!(f, "invalid status (marshal, {code})"),
-            InvalidStatus::Unmarshal(text) => write!(f, "invalid status (unmarshal, {text})"),
-        }
-    }
-}
-
-impl std::error::Error for InvalidStatus {}
 
 macro_rules! status_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal => $text:literal),* $(,)? }) => {
@@ -48,15 +31,15 @@ macro_rules! status_enum {
             }
 
             /// The status with this numeric code.
-            pub fn from_code(code: i64) -> Result<Self, InvalidStatus> {
+            pub fn from_code(code: i64) -> Result<Self, Error> {
                 match code {
                     $($code => Ok($name::$variant),)*
-                    _ => Err(InvalidStatus::Marshal(code)),
+                    _ => Err(Error::invalid_status("marshal", code)),
                 }
             }
 
             /// The text form of the status with this code (fails as encoding would).
-            pub fn text_of_code(code: i64) -> Result<&'static str, InvalidStatus> {
+            pub fn text_of_code(code: i64) -> Result<&'static str, Error> {
                 Self::from_code(code).map(Self::as_str)
             }
         }
@@ -68,11 +51,11 @@ macro_rules! status_enum {
         }
 
         impl FromStr for $name {
-            type Err = InvalidStatus;
-            fn from_str(s: &str) -> Result<Self, InvalidStatus> {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
                 match s {
                     $($text => Ok($name::$variant),)*
-                    _ => Err(InvalidStatus::Unmarshal(s.to_owned())),
+                    _ => Err(Error::invalid_status("unmarshal", s)),
                 }
             }
         }

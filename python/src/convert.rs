@@ -11,7 +11,7 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType,
 };
 
-use crate::errors::invalid_status;
+use crate::errors::to_pyerr;
 
 /// Data nested deeper than this is refused (it is almost surely a cycle, and
 /// unbounded recursion would overflow the stack instead of raising).
@@ -396,7 +396,7 @@ fn status_text(obj: &Bound<'_, PyAny>, class: &Bound<'_, PyType>, arg: &str) -> 
 pub(crate) fn to_unit_status(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<WorkUnitStatus> {
     let py = obj.py();
     let text = status_text(obj, statuses(py)?.unit_class.bind(py), arg)?;
-    text.parse().map_err(|e| invalid_status(py, e))
+    text.parse().map_err(|e| to_pyerr(py, e))
 }
 
 /// A list of work unit statuses.

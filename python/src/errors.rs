@@ -6,7 +6,7 @@
 
 use std::any::Any;
 
-use coordinate::{Error, InvalidStatus};
+use coordinate::Error;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -33,15 +33,6 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         _ => cls.call1((message,)),
     });
     match made {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(e) => e,
-    }
-}
-
-/// A status text or code that names no status: `InvalidStatusError`
-/// (a `ValueError`), with the core's message.
-pub(crate) fn invalid_status(py: Python<'_>, err: InvalidStatus) -> PyErr {
-    match error_class(py, "InvalidStatus").and_then(|cls| cls.call1((err.to_string(),))) {
         Ok(exc) => PyErr::from_value(exc),
         Err(e) => e,
     }

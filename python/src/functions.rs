@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::convert::{to_instant, to_map, to_strings, to_value};
-use crate::errors::invalid_status;
+use crate::errors::to_pyerr;
 use crate::guard;
 use crate::values::{PyAddWorkUnitItem, PyWorkSpecMeta};
 
@@ -130,7 +130,7 @@ fn simplified_scheduler(
 /// The text form of the work unit status with this code.
 #[pyfunction]
 fn _work_unit_status_text(py: Python<'_>, code: i64) -> PyResult<&'static str> {
-    WorkUnitStatus::text_of_code(code).map_err(|e| invalid_status(py, e))
+    WorkUnitStatus::text_of_code(code).map_err(|e| to_pyerr(py, e))
 }
 
 /// The code of the work unit status with this text.
@@ -138,13 +138,13 @@ fn _work_unit_status_text(py: Python<'_>, code: i64) -> PyResult<&'static str> {
 fn _work_unit_status_code(py: Python<'_>, text: &str) -> PyResult<i64> {
     text.parse::<WorkUnitStatus>()
         .map(WorkUnitStatus::code)
-        .map_err(|e| invalid_status(py, e))
+        .map_err(|e| to_pyerr(py, e))
 }
 
 /// The text form of the attempt status with this code.
 #[pyfunction]
 fn _attempt_status_text(py: Python<'_>, code: i64) -> PyResult<&'static str> {
-    AttemptStatus::text_of_code(code).map_err(|e| invalid_status(py, e))
+    AttemptStatus::text_of_code(code).map_err(|e| to_pyerr(py, e))
 }
 
 /// The code of the attempt status with this text.
@@ -152,7 +152,7 @@ fn _attempt_status_text(py: Python<'_>, code: i64) -> PyResult<&'static str> {
 fn _attempt_status_code(py: Python<'_>, text: &str) -> PyResult<i64> {
     text.parse::<AttemptStatus>()
         .map(AttemptStatus::code)
-        .map_err(|e| invalid_status(py, e))
+        .map_err(|e| to_pyerr(py, e))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -23,7 +23,7 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::errors::{invalid_status, range_error, type_error};
+use crate::errors::{range_error, to_js, type_error};
 use crate::JsResult;
 
 /// Data nested deeper than this is refused: it is almost surely a cycle, and
@@ -410,12 +410,12 @@ pub(crate) fn from_duration(d: TimeDelta) -> JsValue {
 
 /// A work unit status from its text form (`"available"`).
 pub(crate) fn to_unit_status(v: &JsValue, arg: &str) -> JsResult<WorkUnitStatus> {
-    to_string(v, arg)?.parse().map_err(invalid_status)
+    to_string(v, arg)?.parse().map_err(to_js)
 }
 
 /// An attempt status from its text form (`"pending"`).
 pub(crate) fn to_attempt_status(v: &JsValue, arg: &str) -> JsResult<AttemptStatus> {
-    to_string(v, arg)?.parse().map_err(invalid_status)
+    to_string(v, arg)?.parse().map_err(to_js)
 }
 
 // ------------------------------------------------------------ options objects

@@ -14,7 +14,6 @@
 
 use std::cell::RefCell;
 
-use coordinate::InvalidStatus;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -47,11 +46,6 @@ pub(crate) fn coordinate_error(code: &str, message: &str) -> JsValue {
 /// A core error as its JavaScript error.
 pub(crate) fn to_js(err: coordinate::Error) -> JsValue {
     coordinate_error(err.code(), &err.to_string())
-}
-
-/// A status text or code that names no status: `InvalidStatusError`.
-pub(crate) fn invalid_status(err: InvalidStatus) -> JsValue {
-    coordinate_error("InvalidStatus", &err.to_string())
 }
 
 /// A `TypeError` with this message (which starts with the argument's name).

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 
 use crate::convert::{object, to_f64, to_i64, to_instant, to_map, to_seed, to_string, to_strings};
 use crate::convert::{to_attempt_status, to_unit_status, to_value, Options};
-use crate::errors::{invalid_status, to_js};
+use crate::errors::to_js;
 use crate::records::{item_to_js, meta_from_js, meta_to_js, metas_from_js, metas_to_js};
 use crate::JsResult;
 
@@ -163,7 +163,7 @@ pub fn work_unit_status_from_code(code: &JsValue) -> JsResult<String> {
     let code = to_i64(code, "code")?;
     WorkUnitStatus::text_of_code(code)
         .map(str::to_owned)
-        .map_err(invalid_status)
+        .map_err(to_js)
 }
 
 /// The status a text names; `InvalidStatusError` if none.
@@ -184,7 +184,7 @@ pub fn attempt_status_from_code(code: &JsValue) -> JsResult<String> {
     let code = to_i64(code, "code")?;
     AttemptStatus::text_of_code(code)
         .map(str::to_owned)
-        .map_err(invalid_status)
+        .map_err(to_js)
 }
 
 /// The status a text names; `InvalidStatusError` if none.
