@@ -56,6 +56,23 @@ impl WorkSpecMeta {
             && self.next_continuous.is_none_or(|t| t <= now)
     }
 
+    /// `WorkSpec::set_meta`: copies the adjustable fields of `new`.
+    /// `can_be_continuous`, `next_work_spec_name`, `runtime` and the counts
+    /// stay, and `continuous` stays off for a spec whose data was not
+    /// continuous.
+    pub fn apply_settable(&mut self, new: &WorkSpecMeta) {
+        self.priority = new.priority;
+        self.weight = new.weight;
+        self.paused = new.paused;
+        self.continuous = new.continuous && self.can_be_continuous;
+        self.interval = new.interval;
+        self.next_continuous = new.next_continuous;
+        self.max_running = new.max_running;
+        self.max_attempts_returned = new.max_attempts_returned;
+        self.max_retries = new.max_retries;
+        self.min_memory_gb = new.min_memory_gb;
+    }
+
     /// Whether the scheduler may pick this spec now.
     pub fn can_do_work(&self, now: DateTime<Utc>) -> bool {
         !self.paused

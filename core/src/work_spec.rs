@@ -98,17 +98,7 @@ impl WorkSpec {
     /// `continuous` stays off for a spec whose data was not continuous.
     pub fn set_meta(&self, meta: &WorkSpecMeta) -> Result<()> {
         self.coord().with(|st, _| {
-            let m = &mut st.spec_mut(self.id)?.meta;
-            m.priority = meta.priority;
-            m.weight = meta.weight;
-            m.paused = meta.paused;
-            m.continuous = meta.continuous && m.can_be_continuous;
-            m.interval = meta.interval;
-            m.next_continuous = meta.next_continuous;
-            m.max_running = meta.max_running;
-            m.max_attempts_returned = meta.max_attempts_returned;
-            m.max_retries = meta.max_retries;
-            m.min_memory_gb = meta.min_memory_gb;
+            st.spec_mut(self.id)?.meta.apply_settable(meta);
             Ok(())
         })
     }
