@@ -16,7 +16,7 @@ const UNITS: usize = 100_000;
 fn setup() -> (Namespace, coordinate::WorkSpec) {
     // The clock never moves, so no lease expires while the threads run.
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(7));
-    let ns = coord.namespace("threads");
+    let ns = coord.namespace("threads").unwrap();
     let spec = ns.set_work_spec(map([("name", "spec")])).expect("spec");
     (ns, spec)
 }
