@@ -1,6 +1,6 @@
 //! Model-based property test: random sequences of operations run against the
 //! engine and against a deliberately naive reference model written here from
-//! SEMANTICS.md (plain maps, full scans on every call, no indexes), asserting
+//! docs/semantics.md (plain maps, full scans on every call, no indexes), asserting
 //! identical observable results after every step.
 //!
 //! What the model covers: add and re-add (single and bulk, including big
@@ -812,7 +812,7 @@ fn request(g: &ReqGen) -> AttemptRequest {
 }
 
 // ---------------------------------------------------------------------------
-// The reference model: written from SEMANTICS.md, full scans everywhere
+// The reference model: written from docs/semantics.md, full scans everywhere
 // ---------------------------------------------------------------------------
 
 struct MAtt {

@@ -1,6 +1,6 @@
 //! Threads: many workers draining one spec at once must never be handed the
 //! same unit twice, and concurrent upserts of one name must be safe
-//! (SEMANTICS.md §4.6, T-CONCURRENT-EXECUTION and T-ADD-SAME-UNIT).
+//! (docs/semantics.md §4.6, T-CONCURRENT-EXECUTION and T-ADD-SAME-UNIT).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};

@@ -269,7 +269,7 @@ impl PyWorkSpec {
         guard(py, || s.meta(with_counts)).map(Into::into)
     }
 
-    /// Updates the adjustable meta fields (see SEMANTICS §3.2.4).
+    /// Updates the adjustable meta fields (see docs/semantics.md §3.2.4).
     fn set_meta(&self, py: Python<'_>, meta: PyRef<'_, PyWorkSpecMeta>) -> PyResult<()> {
         let meta = coordinate::WorkSpecMeta::from(&*meta);
         let s = &self.inner;
