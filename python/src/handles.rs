@@ -33,31 +33,97 @@ pub(crate) struct PyCoordinate {
     clock: Option<Py<PyMockClock>>,
 }
 
+/// The `clock=` argument: a `MockClock` or None.
+fn clock_arg<'py>(clock: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyMockClock>>> {
+    match clock {
+        Some(c) if !c.is_none() => c.cast::<PyMockClock>().cloned().map(Some).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "clock must be a MockClock or None, not {}",
+                c.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// Opens the store `url` names and returns a `Coordinate` over it.
+///
+/// `memory:` is a new in-memory store (like `Coordinate()`); `sqlite:///path`
+/// (or a plain path) a SQLite file; `postgresql://...` a PostgreSQL database;
+/// `http://host:port/` a `coordinated` server. `clock` (a `MockClock`) is
+/// the clock every call reads (sent along to servers in test mode), `seed`
+/// seeds this process's scheduler draws, `token` is the bearer token of a
+/// server that wants one, `timeout` (seconds or `timedelta`) bounds each call.
+/// A URL that cannot be used raises `BadUrlError` (a `ValueError`).
+#[pyfunction]
+#[pyo3(signature = (url, *, clock=None, seed=None, token=None, timeout=None))]
+pub(crate) fn connect(
+    py: Python<'_>,
+    url: String,
+    clock: Option<&Bound<'_, PyAny>>,
+    seed: Option<u64>,
+    token: Option<String>,
+    timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyCoordinate> {
+    let clock = clock_arg(clock)?;
+    let timeout = match timeout {
+        Some(t) if !t.is_none() => {
+            let d = crate::convert::to_duration(t, "timeout")?;
+            Some(d.to_std().map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err("timeout must not be negative")
+            })?)
+        }
+        _ => None,
+    };
+    let options = coordinate::ConnectOptions {
+        clock: clock
+            .as_ref()
+            .map(|c| Arc::new(c.get().inner.clone()) as Arc<dyn coordinate::Clock>),
+        seed,
+        token,
+        timeout,
+    };
+    let inner = guard(py, || Coordinate::connect(&url, options))?;
+    Ok(PyCoordinate {
+        inner,
+        clock: clock.map(|c| c.unbind()),
+    })
+}
+
 #[pymethods]
 impl PyCoordinate {
     #[new]
     #[pyo3(signature = (clock=None, seed=None))]
     fn new(clock: Option<&Bound<'_, PyAny>>, seed: Option<u64>) -> PyResult<Self> {
-        let clock = match clock {
-            Some(c) if !c.is_none() => Some(c.cast::<PyMockClock>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "clock must be a MockClock or None, not {}",
-                    c.get_type()
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default()
-                ))
-            })?),
-            _ => None,
-        };
-        let inner = match clock {
+        let clock = clock_arg(clock)?;
+        let inner = match &clock {
             Some(c) => Coordinate::with_options(Arc::new(c.get().inner.clone()), seed),
             None => Coordinate::with_options(Arc::new(coordinate::SystemClock), seed),
         };
         Ok(PyCoordinate {
             inner,
-            clock: clock.map(|c| c.clone().unbind()),
+            clock: clock.map(|c| c.unbind()),
         })
+    }
+
+    /// Releases the store (files, connections); every later call on this
+    /// Coordinate or its objects raises `GoneError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let c = &self.inner;
+        guard(py, || c.close())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
     }
 
     /// The MockClock this Coordinate reads, or None for the system clock.

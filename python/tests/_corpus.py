@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
+
+from coordinate import Coordinate, MockClock, connect
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "conformance"
 
@@ -13,6 +17,31 @@ HOST = "python"
 # Scenarios this runner skips, with the reason (scenarios may also carry their
 # own "skip": {"python": reason}). Keep this short and visible.
 PYTHON_SKIPS: Dict[str, str] = {}
+
+
+# The stores the corpus runs on: `COORDINATE_TEST_URLS`, comma separated.
+# "new" is `Coordinate(clock=..., seed=...)`; anything else a `connect` URL,
+# in which `{tmp}` becomes a fresh temporary folder per scenario.
+DEFAULT_STORES = "new,memory:"
+
+
+def store_urls() -> List[str]:
+    urls = os.environ.get("COORDINATE_TEST_URLS", DEFAULT_STORES)
+    return [u.strip() for u in urls.split(",") if u.strip()]
+
+
+def store_label(url: str) -> str:
+    """A short test-id prefix for a store URL (`memory`, `sqlite`, ...)."""
+    return url.split(":", 1)[0] if ":" in url else url
+
+
+def open_store(url: str, clock: MockClock, seed: int) -> Coordinate:
+    """A fresh Coordinate on the store `url` names (see `store_urls`)."""
+    if url == "new":
+        return Coordinate(clock=clock, seed=seed)
+    if "{tmp}" in url:
+        url = url.replace("{tmp}", tempfile.mkdtemp(prefix="coordinate-corpus-"))
+    return connect(url, clock=clock, seed=seed)
 
 
 def load_index() -> Dict[str, Any]:

@@ -276,6 +276,10 @@ ERROR_CLASSES = [
     (c.BadPriorityError, "BadPriority"),
     (c.BadWorkUnitItemError, "BadWorkUnitItem"),
     (c.InvalidStatusError, "InvalidStatus"),
+    (c.UnavailableError, "Unavailable"),
+    (c.StorageError, "Storage"),
+    (c.UnauthorizedError, "Unauthorized"),
+    (c.BadUrlError, "BadUrl"),
 ]
 
 
@@ -671,3 +675,41 @@ def test_package_docstring_example() -> None:
 
     result = doctest.testmod(c, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---- connect: one API over every store ----
+
+
+def test_connect_memory_is_a_fresh_store() -> None:
+    clock = c.MockClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    coord = c.connect("memory:", clock=clock, seed=3)
+    assert isinstance(coord, c.Coordinate)
+    assert coord.clock is clock
+    assert coord.now() == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    spec = coord.namespace("n").set_work_spec({"name": "s"})
+    spec.add_work_unit("u")
+    assert c.connect("memory:").namespaces() == {}
+    [attempt] = coord.namespace("n").worker("w").request_attempts()
+    attempt.finish()
+    assert spec.work_unit("u").status() == c.WorkUnitStatus.FINISHED
+
+
+def test_connect_rejects_unknown_schemes_and_bad_arguments() -> None:
+    with pytest.raises(c.BadUrlError) as e:
+        c.connect("gopher://example/")
+    assert isinstance(e.value, ValueError)
+    assert "gopher" in str(e.value)
+    with pytest.raises(TypeError, match="clock"):
+        c.connect("memory:", clock="2026-01-01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timeout"):
+        c.connect("memory:", timeout=-1)
+
+
+def test_close_makes_every_handle_gone() -> None:
+    with c.connect("memory:") as coord:
+        ns = coord.namespace("n")
+        spec = ns.set_work_spec({"name": "s"})
+        unit = spec.add_work_unit("u")
+    for call in (lambda: coord.namespace("n"), ns.work_spec_names, spec.data, unit.status):
+        with pytest.raises(c.GoneError):
+            call()

@@ -424,30 +424,36 @@ def run_step(env: Dict[str, Any], step: Dict[str, Any]) -> None:
         )
 
 
-def run_scenario(scenario: Dict[str, Any]) -> None:
+def run_scenario(scenario: Dict[str, Any], store: str = "new") -> None:
     clock = MockClock(instant(scenario["clock"]))
-    coord = Coordinate(clock=clock, seed=scenario["seed"])
+    coord = _corpus.open_store(store, clock, scenario["seed"])
     env: Dict[str, Any] = {"coord": coord, "clock": clock}
-    for i, step in enumerate(scenario["steps"]):
-        try:
-            run_step(env, step)
-        except Exception as e:
-            raise AssertionError(
-                f"step {i} ({step.get('on', '')}.{step['op']}): {type(e).__name__}: {e}\n"
-                f"  step: {json.dumps(step)[:400]}"
-            ) from e
+    with coord:
+        for i, step in enumerate(scenario["steps"]):
+            try:
+                run_step(env, step)
+            except Exception as e:
+                raise AssertionError(
+                    f"step {i} ({step.get('on', '')}.{step['op']}): {type(e).__name__}: {e}\n"
+                    f"  step: {json.dumps(step)[:400]}"
+                ) from e
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario" in metafunc.fixturenames:
-        metafunc.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])
+        cases = [(url, s) for url in _corpus.store_urls() for s in SCENARIOS]
+        metafunc.parametrize(
+            ("store", "scenario"),
+            cases,
+            ids=[f"{_corpus.store_label(url)}-{s['id']}" for url, s in cases],
+        )
 
 
-def test_scenario(scenario: Dict[str, Any]) -> None:
+def test_scenario(store: str, scenario: Dict[str, Any]) -> None:
     reason = _corpus.skip_reason(scenario)
     if reason is not None:
         pytest.skip(reason)
-    run_scenario(scenario)
+    run_scenario(scenario, store)
 
 
 def test_ids_are_unique() -> None:

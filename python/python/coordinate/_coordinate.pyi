@@ -21,6 +21,7 @@ __all__ = [
     "WorkUnitMeta",
     "WorkUnitQuery",
     "Worker",
+    "connect",
     "extract_add_work_unit_item",
     "extract_work_spec_meta",
     "extract_work_unit_output",
@@ -66,6 +67,18 @@ class Coordinate:
     def namespace(self, name: str = "") -> Namespace: ...
     def namespaces(self) -> dict[str, Namespace]: ...
     def summarize(self) -> list[SummaryRecord]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Coordinate: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+def connect(
+    url: str,
+    *,
+    clock: MockClock | None = None,
+    seed: int | None = None,
+    token: str | None = None,
+    timeout: float | timedelta | None = None,
+) -> Coordinate: ...
 
 @final
 class Namespace:

@@ -26,6 +26,10 @@ __all__ = [
     "BadPriorityError",
     "BadWorkUnitItemError",
     "InvalidStatusError",
+    "UnavailableError",
+    "StorageError",
+    "UnauthorizedError",
+    "BadUrlError",
 ]
 
 
@@ -149,3 +153,29 @@ class InvalidStatusError(CoordinateError, ValueError):
     """A status text or code that names no status."""
 
     code = "InvalidStatus"
+
+
+class UnavailableError(CoordinateError):
+    """The store or server cannot be reached, or a transaction could not
+    commit; the call did not happen and may be retried."""
+
+    code = "Unavailable"
+
+
+class StorageError(CoordinateError):
+    """The store refuses: not a Coordinate database, a newer schema, a
+    corrupt or read-only file, a full disk. The message names the file."""
+
+    code = "Storage"
+
+
+class UnauthorizedError(CoordinateError):
+    """The server wants a token and none or a wrong one was sent."""
+
+    code = "Unauthorized"
+
+
+class BadUrlError(CoordinateError, ValueError):
+    """``connect`` got a URL it cannot use."""
+
+    code = "BadUrl"
