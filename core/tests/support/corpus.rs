@@ -4,6 +4,9 @@
 //! (`core/tests/conformance.rs` for memory, the SQL and server crates for
 //! theirs) with `#[path = ".../support/corpus.rs"] mod corpus;`.
 
+// Included by several test crates, each using part of it.
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
