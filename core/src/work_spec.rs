@@ -87,7 +87,7 @@ impl WorkSpec {
             spec: self.id,
             with_counts,
         };
-        reply!(self.call(op), Reply::SpecMeta(m) => m)
+        reply!(self.call(op), Reply::SpecMeta(m) => *m)
     }
 
     /// Updates the adjustable metadata fields (see
@@ -95,7 +95,7 @@ impl WorkSpec {
     pub fn set_meta(&self, meta: &WorkSpecMeta) -> Result<()> {
         let op = Op::SetSpecMeta {
             spec: self.id,
-            meta: meta.clone(),
+            meta: Box::new(meta.clone()),
         };
         reply!(self.call(op), Reply::Done => ())
     }

@@ -115,7 +115,7 @@ impl WorkUnit {
     /// The active attempt, if any (expired leases are observed first).
     pub fn active_attempt(&self) -> Result<Option<Attempt>> {
         let r = reply!(self.call(Op::ActiveAttempt { unit: self.key() }), Reply::Attempt(a) => a)?;
-        Ok(r.map(|r| Attempt::from_ref(self.coord(), r)))
+        Ok(r.map(|r| Attempt::from_ref(self.coord(), *r)))
     }
 
     /// Detaches the active attempt (which keeps its status); the unit becomes

@@ -223,7 +223,7 @@ impl Worker {
             lifetime,
         };
         let r = reply!(self.call(op), Reply::Attempt(Some(a)) => a)?;
-        Ok(Attempt::from_ref(self.coord(), r))
+        Ok(Attempt::from_ref(self.coord(), *r))
     }
 
     /// Attempts of this worker not yet completed, oldest first.

@@ -89,7 +89,7 @@ impl State {
                 if with_counts {
                     self.sweep(spec, now);
                 }
-                Reply::SpecMeta(self.meta(spec, with_counts)?)
+                Reply::SpecMeta(Box::new(self.meta(spec, with_counts)?))
             }
             Op::SetSpecMeta { spec, meta } => {
                 self.spec_mut(spec)?.meta.apply_settable(&meta);
@@ -195,7 +195,7 @@ impl State {
                 self.unit(unit)?;
                 self.sweep(unit.spec, now);
                 let (_, u) = self.unit(unit)?;
-                Reply::Attempt(u.active.and_then(|a| self.attempt_ref(a)))
+                Reply::Attempt(u.active.and_then(|a| self.attempt_ref(a)).map(Box::new))
             }
             Op::ClearActiveAttempt { unit } => {
                 let (slot, _) = self.unit(unit)?;
@@ -305,7 +305,7 @@ impl State {
                 lifetime,
             } => {
                 let id = self.make_attempt(worker, unit, lifetime, now)?;
-                Reply::Attempt(Some(self.attempt_ref(id).ok_or(Error::Gone)?))
+                Reply::Attempt(Some(Box::new(self.attempt_ref(id).ok_or(Error::Gone)?)))
             }
             Op::ActiveAttempts { worker } => {
                 let ids = sorted(&self.worker(worker)?.active_attempts);
