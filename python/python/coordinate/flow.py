@@ -19,8 +19,12 @@ A flow file is YAML (or JSON, by a ``.json`` suffix)::
         c: {path: texts/c.txt}
 
 A units file (``--units FILE``) holds the same ``units`` mapping, at its top
-level or under a ``units`` key. Every problem is a :class:`FlowError` whose
-message is one line naming the file and what is wrong.
+level or under a ``units`` key. A unit's ``delay`` is seconds between 0 and
+:data:`coordinate.worker.MAX_SECONDS`. YAML anchors and aliases (and ``<<``
+merge keys) work, but aliases may add at most :data:`MAX_ALIAS_VALUES`
+values to a document and may not refer to a node from inside it. Every
+problem is a :class:`FlowError` whose message is one line naming the file
+and what is wrong.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from .worker import (
 __all__ = [
     "Flow",
     "FlowError",
+    "MAX_ALIAS_VALUES",
     "UnitItem",
     "check_functions",
     "install",

@@ -7,11 +7,16 @@ Coordinate convention of two keys in its data::
 
 or by ``run_function`` alone, naming a function registered with
 :func:`register`. The function receives a :class:`Task` (the work unit's
-name, its data, its spec's data) and may change ``task.data``; when it
-returns, the attempt is finished with that data, so an ``output`` key chains
-new units into the spec's ``then`` spec. Raising :class:`Retry` gives the
-unit back to run again after a delay; raising anything else fails the
-attempt with the traceback, exception type and message in its data.
+name, its data, its spec's data) and may change ``task.data``; if it returns
+a mapping, that is merged over ``task.data`` (its keys win; other returned
+values are ignored, with a warning). When it returns, the attempt is
+finished with that data, so an ``output`` key chains new units into the
+spec's ``then`` spec; output items the core rejects are logged with the
+reason. Raising :class:`Retry` gives the unit back to run again after a
+delay; raising anything else fails the attempt with the traceback, exception
+type and message in its data. If the runtime itself fails while handling a
+task (say, an exception whose ``str()`` raises), the attempt is failed with
+a message saying so, and the worker thread goes on.
 
 :class:`WorkerPool` runs N worker threads as children of one parent worker.
 A heartbeat thread renews the leases of tasks that run long and reports the
@@ -189,9 +194,10 @@ class Task:
     """One work unit being run: what a run function receives.
 
     ``data`` is a copy of the attempt's data; change it in place (or assign
-    a new dict) and the attempt is finished with it. Put an ``output`` key
-    in it (or call :meth:`add_output`) to create units in the spec's
-    ``then`` spec. A ``result`` key is shown by the command line at the end.
+    a new dict, or return a mapping to merge over it) and the attempt is
+    finished with it. Put an ``output`` key in it (or call
+    :meth:`add_output`) to create units in the spec's ``then`` spec. A
+    ``result`` key is shown by the command line at the end.
     """
 
     def __init__(self, attempt: Attempt, data: Dict[str, Any], spec: Dict[str, Any]) -> None:
