@@ -163,7 +163,7 @@ def _safe_str(obj: object) -> str:
     task's odd objects."""
     try:
         return str(obj)
-    except BaseException as e:  # noqa: B036 - whatever __str__ raises
+    except BaseException as e:  # whatever __str__ raises
         return f"<{type(obj).__name__} object; its str() raised {type(e).__name__}>"
 
 
@@ -987,13 +987,13 @@ class WorkerPool:
         saying so, and the worker thread lives on to run the next one."""
         try:
             self._run_attempt(child, attempt)
-        except BaseException as e:  # noqa: B036 - nothing may kill the worker thread
+        except BaseException as e:  # nothing may kill the worker thread
             self._internal_failure(attempt, e)
 
     def _internal_failure(self, attempt: Attempt, exc: BaseException) -> None:
         try:
             where = f"{attempt.work_unit.work_spec.name}/{attempt.work_unit.name}"
-        except BaseException:  # noqa: B036
+        except BaseException:
             where = "a work unit"
         message = (
             "the worker runtime failed while handling this task: "
@@ -1004,7 +1004,7 @@ class WorkerPool:
             attempt.fail(_error_data({}, exc, message))
         except CoordinateError:
             return  # already finished, failed or expired: nothing to undo
-        except BaseException as e:  # noqa: B036
+        except BaseException as e:
             log.error("%s: its attempt could not be failed either: %s", where, _safe_str(e))
             return
         with self._lock:
@@ -1044,7 +1044,7 @@ class WorkerPool:
             log.error("%s/%s: work spec %r %s", spec_name, unit.name, spec_name, e)
             msg = f"work spec {spec_name!r} {e}"
             outcome = self._store(attempt, "fail", _error_data(task.data, e, msg))
-        except BaseException as e:  # noqa: B036 - the task's failure, whatever it was
+        except BaseException as e:  # the task's failure, whatever it was
             log.warning(
                 "%s/%s failed: %s: %s", spec_name, unit.name, type(e).__name__, _safe_str(e)
             )
@@ -1198,7 +1198,7 @@ def _error_data(
     t = type(exc)
     try:
         out["traceback"] = "".join(traceback.format_exception(t, exc, exc.__traceback__))
-    except BaseException as e:  # noqa: B036 - an exception that defeats the formatter
+    except BaseException as e:  # an exception that defeats the formatter
         out["traceback"] = f"(the traceback cannot be formatted: {type(e).__name__})"
     out["exception_type"] = (
         t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
