@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +38,7 @@ from coordinate.progress import (
     make_progress,
 )
 from coordinate.worker import (
+    MAX_SECONDS,
     RunResult,
     RunStats,
     Snapshot,
@@ -150,6 +153,254 @@ def test_unstorable_data_fails_the_attempt() -> None:
     assert result.exit_code == 1
     assert unit.status() == WorkUnitStatus.FAILED
     assert unit.data()["exception_type"] == "TypeError"
+
+
+def run_bounded(pool: WorkerPool, limit: float = 60.0) -> RunResult:
+    """``pool.run()``, but a run that never ends (a worker thread died and
+    its attempt is renewed forever) fails the test instead of hanging it."""
+    box: List[RunResult] = []
+    thread = threading.Thread(
+        target=lambda: box.append(pool.run(handle_signals=False, tick=0.02)), daemon=True
+    )
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        pool.stop(now=True)
+        thread.join(10)
+        pytest.fail("the run did not end: a worker thread died and left its attempt pending")
+    return box[0]
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        return str(1 / 0)
+
+
+class StrNotAString(Exception):
+    def __str__(self) -> Any:
+        return 1
+
+
+def test_unprintable_exception_fails_the_attempt_and_the_worker_goes_on() -> None:
+    """Issue 15, point 2: an exception whose str() raises (or is not a
+    string) must not kill the worker thread in the error formatter."""
+    errors = {"a": Unprintable, "b": StrNotAString}
+
+    def raiser(task: Task) -> None:
+        if task.name in errors:
+            raise errors[task.name]("ignored")
+        task.data["ran"] = True
+
+    coord, ns = setup({"name": "s", "run_function": "raiser"})
+    spec = ns.work_spec("s")
+    spec.add_work_units(["a", "b", "c"])
+    pool = WorkerPool(coord, ns, functions={"raiser": raiser}, workers=1)
+    result = run_bounded(pool)
+    assert result.stats.failed == 2 and result.stats.finished == 1 and result.exit_code == 1
+    a, b = spec.work_unit("a").data(), spec.work_unit("b").data()
+    assert spec.work_unit("a").status() == WorkUnitStatus.FAILED
+    assert a["exception_type"].endswith("Unprintable")
+    assert a["exception_message"] == "<Unprintable object; its str() raised ZeroDivisionError>"
+    assert "Unprintable" in a["traceback"]
+    assert b["exception_message"] == "<StrNotAString object; its str() raised TypeError>"
+    assert spec.work_unit("c").data() == {"ran": True}
+
+
+def test_bookkeeping_failure_fails_the_attempt_and_the_worker_goes_on() -> None:
+    """Issue 15, point 2: a failure in the runtime's own bookkeeping fails
+    the attempt with a message saying so and keeps the worker thread."""
+    coord, ns = setup({"name": "s", "run_function": "f"})
+    spec = ns.work_spec("s")
+    spec.add_work_units(["a", "b"])
+    pool = WorkerPool(coord, ns, functions={"f": lambda task: None}, workers=1)
+    real_store = pool._store
+    broken: List[str] = []
+
+    def store_once_broken(attempt: Any, how: str, data: Dict[str, Any], delay: float = 0.0) -> str:
+        if not broken:
+            broken.append(attempt.work_unit.name)
+            raise RuntimeError("bookkeeping bug")
+        return real_store(attempt, how, data, delay)
+
+    pool._store = store_once_broken  # type: ignore[method-assign]
+    result = run_bounded(pool)
+    [first] = broken
+    second = "b" if first == "a" else "a"
+    assert spec.work_unit(first).status() == WorkUnitStatus.FAILED
+    data = spec.work_unit(first).data()
+    assert data["exception_type"] == "RuntimeError"
+    assert data["exception_message"] == (
+        "the worker runtime failed while handling this task: RuntimeError: bookkeeping bug"
+    )
+    assert spec.work_unit(second).status() == WorkUnitStatus.FINISHED
+    assert result.stats.failed == 1 and result.stats.finished == 1 and result.exit_code == 1
+    assert pool.parent.child_attempts() == []
+
+
+def test_cli_unprintable_exception_fails_without_a_traceback(tmp_path: Path) -> None:
+    """Issue 15, point 2, end to end: ``coordinate run`` ends (exit 1) and
+    its log line does not become a logging traceback."""
+    _write(
+        tmp_path,
+        {
+            "bad.py": "class B(Exception):\n    __str__ = lambda s: 1 / 0\n\n"
+            "def f(task):\n    raise B()\n",
+            "flow.yaml": "flows:\n  a: {module: bad, run_function: f}\nunits:\n  a: [x, y]\n",
+        },
+    )
+    proc = cli("run", "flow.yaml", "--workers", "1", "--progress", "none", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "Logging error" not in proc.stderr
+    assert proc.stderr.count("failed: B: <B object; its str() raised ZeroDivisionError>") == 2
+    assert "exit status 1: some work failed" in proc.stdout
+
+
+# ---------------------------------------------- return values and output
+
+
+def test_returned_mapping_is_merged_into_the_data() -> None:
+    """Issue 15, point 10: a returned mapping is merged over task.data, so
+    ``return {"output": [...]}`` chains."""
+
+    def produce(task: Task) -> Dict[str, Any]:
+        task.data["seen"] = True
+        return {"output": [f"{task.name}-next"], "n": task.data["n"] + 1}
+
+    coord, ns = setup(
+        {"name": "s", "run_function": "produce", "then": "t"},
+        {"name": "t", "run_function": "noop"},
+    )
+    unit = ns.work_spec("s").add_work_unit("u", {"n": 1, "keep": "me"})
+    result = run(coord, ns, {"produce": produce, "noop": lambda task: None})
+    assert result.exit_code == 0
+    assert unit.data() == {"n": 2, "keep": "me", "seen": True, "output": ["u-next"]}
+    assert list(ns.work_spec("t").work_units()) == ["u-next"]
+
+
+def test_other_return_values_are_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coord, ns = setup({"name": "s", "run_function": "f"})
+    spec = ns.work_spec("s")
+    spec.add_work_units([("a", {"k": 1}), ("b", {"k": 2})])
+    with caplog.at_level(logging.WARNING, logger="coordinate.worker"):
+        result = run(coord, ns, {"f": lambda task: [1, 2]})
+    assert result.exit_code == 0 and spec.work_unit("a").data() == {"k": 1}
+    warnings = [r.getMessage() for r in caplog.records if "returned a list" in r.getMessage()]
+    assert warnings == [
+        "s: a run function returned a list, which is ignored; return a mapping "
+        "(merged into task.data) or None"
+    ]  # once per work spec, not per task
+
+
+def test_dropped_output_items_are_logged_with_the_core_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 15, point 10: each output item the core rejects is logged with
+    its reason; the good items still chain."""
+    outputs: Dict[str, Any] = {
+        "list": ["ok", 5, ["short"], ["bad-data", 7], [3, {}], ["fine", {"x": 1}]],
+        "map": {"m1": {}, "m2": "not a map"},
+        "string": "just-a-name",
+    }
+
+    def emit(task: Task) -> None:
+        task.data["output"] = outputs[task.name]
+
+    coord, ns = setup(
+        {"name": "s", "run_function": "emit", "then": "t"},
+        {"name": "t", "run_function": "noop"},
+    )
+    ns.work_spec("s").add_work_units(list(outputs))
+    with caplog.at_level(logging.WARNING, logger="coordinate.worker"):
+        result = run(coord, ns, {"emit": emit, "noop": lambda task: None})
+    assert result.exit_code == 0
+    assert sorted(ns.work_spec("t").work_units()) == ["fine", "ok"]
+    messages = sorted(r.getMessage() for r in caplog.records)
+    assert messages == sorted(
+        [
+            "s/list: output item 2 dropped: work unit not a list",
+            "s/list: output item 3 dropped: too few parameters to work unit",
+            "s/list: output item 4 dropped: bad work unit item: element 1 (data) is not a map",
+            "s/list: output item 5 dropped: bad work unit item: element 0 (name) is not a string",
+            "s/map: output dropped: the value of 'm2' is not a map of data (bad work unit item: "
+            "element 1 (data) is not a map); one bad value drops the whole output map",
+            "s/string: output dropped: it is a str, not a list of units or a map of name to "
+            "data; nothing is chained",
+        ]
+    )
+
+
+def test_output_without_then_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    coord, ns = setup({"name": "s", "run_function": "f"})
+    ns.work_spec("s").add_work_units(["a", "b"])
+
+    def f(task: Task) -> None:
+        task.add_output("next")
+
+    with caplog.at_level(logging.WARNING, logger="coordinate.worker"):
+        assert run(coord, ns, {"f": f}).exit_code == 0
+    [record] = caplog.records  # once per work spec, not per unit
+    assert re.fullmatch(
+        r"s/[ab]: work spec 's' has no 'then', so the output of its units is dropped",
+        record.getMessage(),
+    )
+
+
+def test_output_delay_and_priority_out_of_range_fail_the_task() -> None:
+    def f(task: Task) -> None:
+        if task.name == "delay":
+            task.add_output("x", delay=float("inf"))
+        else:
+            task.add_output("x", priority=float("nan"))
+
+    coord, ns = setup({"name": "s", "run_function": "f", "then": "s"})
+    spec = ns.work_spec("s")
+    spec.add_work_units(["delay", "priority"])
+    # Unchecked, the delay would chain a unit due in the year 262142: a run without end.
+    result = run_bounded(WorkerPool(coord, ns, functions={"f": f}))
+    assert result.stats.failed == 2 and "x" not in spec.work_units()
+    assert spec.work_unit("delay").data()["exception_message"].startswith("delay must be at most")
+    assert spec.work_unit("priority").data()["exception_message"] == (
+        "priority must be a finite number, not nan"
+    )
+
+
+def test_units_left_in_a_paused_spec_are_reported() -> None:
+    """Issue 15, point 10: a paused spec with units does not end a run
+    with exit 0 "all work done"."""
+    coord, ns = setup(
+        {"name": "on", "run_function": "f"},
+        {"name": "held", "run_function": "f", "disabled": True},
+    )
+    ns.work_spec("on").add_work_unit("u")
+    ns.work_spec("held").add_work_units(["a", "b"])
+    result = run(coord, ns, {"f": lambda task: None})
+    assert result.reason == "drained" and result.stats.finished == 1
+    assert result.paused_left == (("held", 2),) and result.exit_code == 3
+    text = format_summary(result)
+    assert "2 units left in paused work specs: held (2 units)." in text
+    assert text.splitlines()[-1] == "exit status 3: work left in paused work specs: held (2 units)"
+
+
+def test_cli_reports_units_left_in_paused_specs(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "good.py": "def f(task): pass\n",
+            "flow.yaml": "flows:\n  a: {module: good, run_function: f}\n"
+            "  b: {module: good, run_function: f, disabled: true}\n"
+            "units:\n  a: [x]\n  b: [y]\n",
+        },
+    )
+    summary = tmp_path / "summary.json"
+    proc = cli(
+        "run", "flow.yaml", "--progress", "none", "--summary-json", str(summary), cwd=tmp_path
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "exit status 3: work left in paused work specs: b (1 unit)" in proc.stdout
+    data = json.loads(summary.read_text())
+    assert data["paused_left"] == {"b": 1} and data["specs"]["b"]["paused"] is True
 
 
 def test_retry_runs_the_unit_again_after_the_delay() -> None:
@@ -310,7 +561,8 @@ def test_runtimes_limit_what_is_served() -> None:
     for s in ("py", "plain", "go", "off"):
         ns.work_spec(s).add_work_unit("u")
     result = run(coord, ns, {"f": lambda task: None})
-    assert result.exit_code == 0  # the go unit is not this pool's work, "off" is paused
+    # The go unit is not this pool's work; "off" is paused, and its unit is left undone.
+    assert result.exit_code == 3 and result.paused_left == (("off", 1),)
     assert ns.work_spec("go").work_unit("u").status() == WorkUnitStatus.AVAILABLE
     assert ns.work_spec("off").work_unit("u").status() == WorkUnitStatus.AVAILABLE
     assert "go (not served)" in format_summary(result) and "off (paused)" in format_summary(result)
@@ -474,6 +726,71 @@ def test_flow_mapping_units_and_errors() -> None:
         parse_flow({"flow": {}}, "f")
 
 
+def _alias_bomb(levels: int) -> str:
+    """A flow file whose spec data, with its aliases expanded, holds
+    ``10 ** levels`` strings; parsed as a graph, it stays a few kilobytes."""
+    lines = ["flows:", "  a:", "    module: good", "    run_function: f"]
+    lines.append("    l0: &a0 [x, x, x, x, x, x, x, x, x, x]")
+    for i in range(1, levels):
+        lines.append(f"    l{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    """Issue 15, point 3. The parse builds shared references, so this stays
+    small even without the check; the bomb went off only later, converting
+    the data for the core."""
+    path = tmp_path / "flow.yaml"
+    path.write_text(_alias_bomb(7))
+    assert len(path.read_bytes()) < 600
+    with pytest.raises(FlowError, match=r"YAML aliases would add more than 100000 values"):
+        load_flow(path)
+    path.write_text(_alias_bomb(5))  # 10**5 strings: a smaller bomb, still refused
+    with pytest.raises(FlowError, match="alias bomb"):
+        load_flow(path)
+
+
+def test_yaml_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(
+        "flows:\n"
+        "  a: &defaults {run_function: f, config: &cfg {k: [1, 2, 3]}}\n"
+        "  b: {<<: *defaults, priority: 2, other: *cfg}\n"
+        "units:\n  b: [{name: u, data: *cfg}]\n"
+    )
+    flow = load_flow(path)
+    cfg = {"k": [1, 2, 3]}
+    assert flow.specs["b"] == {
+        "name": "b", "run_function": "f", "config": cfg, "priority": 2, "other": cfg,
+    }  # fmt: skip
+    assert flow.units["b"][0].data == cfg
+
+
+def test_cli_refuses_a_yaml_alias_bomb(tmp_path: Path) -> None:
+    """Issue 15, point 3, end to end: one line, exit 2. Run under a 1 GiB
+    address-space limit, so a regression fails instead of eating the
+    machine's memory (the issue's 551-byte bomb took 17 GB)."""
+    resource = pytest.importorskip("resource")
+    _write(tmp_path, {"flow.yaml": _alias_bomb(7), "good.py": "def f(task): pass\n"})
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "coordinate", "run", "flow.yaml", "--progress", "none"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        preexec_fn=limit_memory,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.splitlines() == [
+        "coordinate: error: flow.yaml: YAML aliases would add more than 100000 values "
+        "to the document (an alias bomb?); use fewer aliases"
+    ]
+
+
 # ------------------------------------------------------- command line
 
 
@@ -581,6 +898,48 @@ BAD_INPUT = {
         ["flow.yaml", "--units", "more.yaml"],
         "more.yaml: units of 'a', item 1: expected a name or a mapping",
     ),
+    # Issue 15, point 4: out-of-range durations in a flow file.
+    "unit delay .inf": (
+        {"flow.yaml": GOOD + "units:\n  a:\n    - {name: x, delay: .inf}\n"},
+        ["flow.yaml"],
+        "flow.yaml: units of 'a', item 1: delay must be at most 1000000000 seconds",
+    ),
+    "unit delay 1.0e+12": (
+        {"flow.yaml": GOOD + "units:\n  a:\n    - {name: x, delay: 1.0e+12}\n"},
+        ["flow.yaml"],
+        "flow.yaml: units of 'a', item 1: delay must be at most 1000000000 seconds",
+    ),
+    "unit delay .nan": (
+        {"flow.yaml": GOOD + "units:\n  a:\n    - {name: x, delay: .nan}\n"},
+        ["flow.yaml"],
+        "flow.yaml: units of 'a', item 1: delay must be a number of seconds, not NaN",
+    ),
+    "unit delay in a units file": (
+        {"flow.yaml": GOOD, "good.py": "def f(task): pass\n", "more.yaml": "a: [{name: x, delay: -.inf}]\n"},
+        ["flow.yaml", "--units", "more.yaml"],
+        "more.yaml: units of 'a', item 1: delay must not be negative",
+    ),
+    "unit priority .nan": (
+        {"flow.yaml": GOOD + "units:\n  a:\n    - {name: x, priority: .nan}\n"},
+        ["flow.yaml"],
+        "flow.yaml: units of 'a', item 1: priority must be a finite number",
+    ),
+    # Issue 15, point 3: documents that would build more than they say.
+    "recursive YAML alias": (
+        {"flow.yaml": "flows:\n  a: &r {run_function: f, again: *r}\n"},
+        ["flow.yaml"],
+        "flow.yaml: the YAML node at line 2, column 6 contains an alias of itself",
+    ),
+    "deeply nested YAML": (
+        {"flow.yaml": "flows: " + "[" * 5000 + "]" * 5000 + "\n"},
+        ["flow.yaml"],
+        "flow.yaml: YAML nested too deeply",
+    ),
+    "deeply nested JSON": (
+        {"flow.json": '{"flows": ' + "[" * 100000 + "]" * 100000 + "}"},
+        ["flow.json"],
+        "flow.json: JSON nested too deeply",
+    ),
 }
 
 
@@ -601,6 +960,66 @@ def test_cli_bad_arguments() -> None:
     proc = cli("run", str(EXAMPLE), "--workers", "0")
     assert proc.returncode == 2
     assert "must be at least 1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "option, value, problem",
+    [
+        ("--lifetime", "1e12", "must be at most 1000000000 seconds (about 31 years), not 1e+12"),
+        ("--lifetime", "1e300", "must be at most 1000000000 seconds (about 31 years), not 1e+300"),
+        ("--lifetime", "inf", "must be at most 1000000000 seconds (about 31 years), not inf"),
+        ("--lifetime", "nan", "must be a number of seconds, not NaN"),
+        ("--lifetime", "0", "must be positive, not 0"),
+        ("--lifetime", "-5", "must be positive, not -5"),
+        ("--grace", "-1", "must not be negative, not -1"),
+        ("--grace", "1e10", "must be at most 1000000000 seconds"),
+        ("--interval", "nan", "must be a number of seconds, not NaN"),
+        ("--interval", "-inf", "must not be negative, not -inf"),
+        ("--lifetime", "soon", "not a number of seconds: 'soon'"),
+    ],
+)
+def test_cli_out_of_range_durations_are_one_line(option: str, value: str, problem: str) -> None:
+    """Issue 15, point 4: a duration option out of range is one line naming
+    the option and the problem, with exit status 2, never a traceback."""
+    proc = cli("run", str(EXAMPLE), "--progress", "none", f"{option}={value}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"coordinate: error: argument {option}: {problem}"), lines[0]
+
+
+def test_cli_accepts_durations_up_to_the_bound(tmp_path: Path) -> None:
+    _write(tmp_path, {"good.py": "def f(task): pass\n", "flow.yaml": GOOD + "units:\n  a: [x]\n"})
+    bound = f"{MAX_SECONDS:.0f}"
+    proc = cli(
+        "run", "flow.yaml", "--progress", "none", "--lifetime", bound, "--grace", bound,
+        "--interval", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "exit status 0: all work done" in proc.stdout
+
+
+def test_api_durations_out_of_range_raise_value_error() -> None:
+    """Issue 15, point 4: the same range in the library (``MAX_SECONDS``)."""
+    coord = Coordinate()
+    for kw in (
+        {"lifetime": 1e12},
+        {"lifetime": float("nan")},
+        {"lifetime": timedelta(days=20000)},
+        {"lifetime": 10**400},
+        {"grace": float("inf")},
+        {"grace": -1},
+        {"renew_every": float("nan")},
+        {"poll_interval": float("inf")},
+    ):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))} must"):
+            WorkerPool(coord, "t", **kw)
+    assert WorkerPool(coord, "t", lifetime=MAX_SECONDS, grace=MAX_SECONDS).lifetime == MAX_SECONDS
+    for delay in (float("inf"), float("nan"), -1.0, 2e9):
+        with pytest.raises(ValueError, match="delay must"):
+            Retry("later", delay=delay)
+    assert Retry(delay=timedelta(seconds=MAX_SECONDS)).delay == MAX_SECONDS
 
 
 # ---------------------------------------------------- shutdown by signal
@@ -670,6 +1089,7 @@ def test_sigterm_expires_tasks_that_outlive_the_grace(tmp_path: Path) -> None:
     nap = summary["specs"]["nap"]
     assert nap == {
         "available": 12, "pending": 0, "delayed": 0, "finished": 0, "failed": 0, "served": True,
+        "paused": False,
     }  # fmt: skip
     assert summary["tasks"]["expired"] == 2
     assert err.count("still running at shutdown; its attempt was expired") == 2

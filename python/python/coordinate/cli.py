@@ -3,8 +3,9 @@
 ``coordinate run FLOW.yaml`` loads the work specs of a flow file, adds its
 work units (and those of ``--units`` files), runs a pool of Python workers
 until no work is left, and prints a summary. Exit status: 0 when all work
-finished, 1 when some failed, 2 for bad input, 3 when stopped (SIGINT or
-SIGTERM) before the work was done.
+finished, 1 when some failed, 2 for bad input (one line on stderr), 3 when
+work was left undone: stopped (SIGINT or SIGTERM) before the work was done,
+or units left in paused work specs (the summary names them).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from ._coordinate import Coordinate
 from .flow import FlowError, UnitItem, check_functions, install, load_flow, load_units
 from .progress import make_progress, print_summary
-from .worker import DEFAULT_RUNTIMES, RunResult, WorkerPool
+from .worker import DEFAULT_RUNTIMES, RunResult, WorkerPool, duration_problem
 
 __all__ = ["main", "build_parser"]
 
@@ -46,19 +47,34 @@ def _seed(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, positive: bool = False) -> float:
+    """A duration option: seconds between 0 (exclusive when ``positive``)
+    and :data:`~coordinate.worker.MAX_SECONDS`."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    problem = duration_problem(value, positive=positive)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    return _seconds(text, positive=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr, like every
+    other bad input, and exit with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"coordinate: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coordinate`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="coordinate",
         description="Coordinate: a job queue for repetitive work over many inputs.",
     )
@@ -71,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Load the work specs of FLOW (YAML or JSON: a 'flows' mapping of work spec "
             "name to spec data, and optionally 'units'), add the work units, run them "
             "with a pool of worker threads until no work is left, and print a summary. "
-            "Exit status: 0 all done, 1 something failed, 2 bad input, 3 stopped early."
+            "Exit status: 0 all done, 1 something failed, 2 bad input, 3 work left "
+            "undone (stopped early, or units left in paused work specs)."
         ),
     )
     run.add_argument("flow", metavar="FLOW", help="the flow file (YAML, or JSON by suffix)")
@@ -97,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--lifetime",
-        type=_seconds,
+        type=_positive_seconds,
         default=60.0,
         metavar="SECONDS",
         help="lease of each attempt, renewed at a third of it while a task runs (60)",
@@ -168,9 +185,11 @@ def _summary_json(result: RunResult) -> Dict[str, Any]:
                 "finished": s.finished,
                 "failed": s.failed,
                 "served": s.served,
+                "paused": s.paused,
             }
             for s in result.specs
         },
+        "paused_left": dict(result.paused_left),
         "results": [{"work_spec": s, "work_unit": u, "result": r} for s, u, r in result.results],
     }
 

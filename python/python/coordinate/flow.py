@@ -19,13 +19,18 @@ A flow file is YAML (or JSON, by a ``.json`` suffix)::
         c: {path: texts/c.txt}
 
 A units file (``--units FILE``) holds the same ``units`` mapping, at its top
-level or under a ``units`` key. Every problem is a :class:`FlowError` whose
-message is one line naming the file and what is wrong.
+level or under a ``units`` key. A unit's ``delay`` is seconds between 0 and
+:data:`coordinate.worker.MAX_SECONDS`. YAML anchors and aliases (and ``<<``
+merge keys) work, but aliases may add at most :data:`MAX_ALIAS_VALUES`
+values to a document and may not refer to a node from inside it. Every
+problem is a :class:`FlowError` whose message is one line naming the file
+and what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,11 +41,18 @@ import yaml
 
 from ._coordinate import Namespace, WorkUnitMeta
 from ._errors import CoordinateError
-from .worker import DEFAULT_RUNTIMES, TaskFunction, TaskLoadError, resolve_function
+from .worker import (
+    DEFAULT_RUNTIMES,
+    TaskFunction,
+    TaskLoadError,
+    duration_problem,
+    resolve_function,
+)
 
 __all__ = [
     "Flow",
     "FlowError",
+    "MAX_ALIAS_VALUES",
     "UnitItem",
     "check_functions",
     "install",
@@ -96,9 +108,68 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+#: How many values YAML aliases may add to a document, counting each alias
+#: as a copy of what it names. Anchors reused for shared settings stay far
+#: below it; an "alias bomb" (aliases of aliases of ...), which a few hundred
+#: bytes can make expand to billions of values, is refused before anything
+#: is built from it.
+MAX_ALIAS_VALUES = 100_000
+
+
+def _children(node: yaml.Node) -> List[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Raises :class:`FlowError` if the composed document refers to itself
+    (an alias inside the node it names) or if its aliases would add more than
+    :data:`MAX_ALIAS_VALUES` values. Linear in the document's distinct nodes:
+    the expanded size is counted, never built."""
+    cap = MAX_ALIAS_VALUES * 10 + 1  # keeps the sums small; anything above is refused
+    sizes: Dict[int, int] = {}  # id(node) -> its size with aliases expanded
+    open_nodes = set()  # ids of nodes whose children are being counted
+    stack = [(root, False)]
+    while stack:
+        node, counted = stack.pop()
+        key = id(node)
+        if counted:
+            open_nodes.discard(key)
+            sizes[key] = min(cap, 1 + sum(sizes[id(c)] for c in _children(node)))
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                mark = child.start_mark
+                raise FlowError(
+                    f"{source}: the YAML node at line {mark.line + 1}, column {mark.column + 1} "
+                    "contains an alias of itself; flow files hold plain, finite data"
+                )
+            if id(child) not in sizes:
+                stack.append((child, False))
+    if sizes[id(root)] - len(sizes) > MAX_ALIAS_VALUES:
+        raise FlowError(
+            f"{source}: YAML aliases would add more than {MAX_ALIAS_VALUES} values "
+            "to the document (an alias bomb?); use fewer aliases"
+        )
+
+
 def _yaml_load(text: str, source: str) -> Any:
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node, source)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise FlowError(f"{source}: YAML nested too deeply") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -106,6 +177,8 @@ def _yaml_load(text: str, source: str) -> Any:
         raise FlowError(f"{source}: malformed YAML{where}: {problem}") from None
     except yaml.YAMLError as e:
         raise FlowError(f"{source}: malformed YAML: {e}") from None
+    finally:
+        loader.dispose()
 
 
 def read_document(path: _PathLike, what: str = "flow file") -> Any:
@@ -129,13 +202,18 @@ def read_document(path: _PathLike, what: str = "flow file") -> Any:
             raise FlowError(
                 f"{source}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}"
             ) from None
+        except RecursionError:
+            raise FlowError(f"{source}: JSON nested too deeply") from None
     return _yaml_load(text, source)
 
 
 def _number(value: Any, what: str, source: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FlowError(f"{source}: {what} must be a number, not {_type_name(value)}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float
+        return math.inf if value > 0 else -math.inf
 
 
 def _unit_item(obj: Any, spec: str, i: int, source: str) -> UnitItem:
@@ -158,9 +236,12 @@ def _unit_item(obj: Any, spec: str, i: int, source: str) -> UnitItem:
     if not isinstance(data, dict):
         raise FlowError(f"{source}: {where}: data must be a mapping, not {_type_name(data)}")
     priority = _number(obj.get("priority", 0), f"{where}: priority", source)
+    if not math.isfinite(priority):
+        raise FlowError(f"{source}: {where}: priority must be a finite number, not {priority}")
     delay = _number(obj.get("delay", 0), f"{where}: delay", source)
-    if delay < 0:
-        raise FlowError(f"{source}: {where}: delay must not be negative")
+    problem = duration_problem(delay)
+    if problem is not None:
+        raise FlowError(f"{source}: {where}: delay {problem}")
     return UnitItem(name, data, priority, delay)
 
 

@@ -284,16 +284,26 @@ def headline(result: RunResult) -> str:
     left = sum(s.open for s in result.specs if s.served and not s.paused)
     if left:
         text += f"; {left} units left to do"
+    paused = result.paused_left
+    if paused:
+        text += f"; {sum(n for _, n in paused)} units left in paused work specs: " + _paused(paused)
     return text + "."
+
+
+def _paused(paused: Sequence[Tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({n} unit{'' if n == 1 else 's'})" for name, n in paused)
 
 
 def _exit_text(result: RunResult) -> str:
     code = result.exit_code
-    meaning = {
-        0: "all work done, nothing failed",
-        1: "some work failed",
-        3: "stopped before the work was done",
-    }[code]
+    if code == 3 and not result.work_left:
+        meaning = "work left in paused work specs: " + _paused(result.paused_left)
+    else:
+        meaning = {
+            0: "all work done, nothing failed",
+            1: "some work failed",
+            3: "stopped before the work was done",
+        }[code]
     return f"exit status {code}: {meaning}"
 
 

@@ -7,11 +7,16 @@ Coordinate convention of two keys in its data::
 
 or by ``run_function`` alone, naming a function registered with
 :func:`register`. The function receives a :class:`Task` (the work unit's
-name, its data, its spec's data) and may change ``task.data``; when it
-returns, the attempt is finished with that data, so an ``output`` key chains
-new units into the spec's ``then`` spec. Raising :class:`Retry` gives the
-unit back to run again after a delay; raising anything else fails the
-attempt with the traceback, exception type and message in its data.
+name, its data, its spec's data) and may change ``task.data``; if it returns
+a mapping, that is merged over ``task.data`` (its keys win; other returned
+values are ignored, with a warning). When it returns, the attempt is
+finished with that data, so an ``output`` key chains new units into the
+spec's ``then`` spec; output items the core rejects are logged with the
+reason. Raising :class:`Retry` gives the unit back to run again after a
+delay; raising anything else fails the attempt with the traceback, exception
+type and message in its data. If the runtime itself fails while handling a
+task (say, an exception whose ``str()`` raises), the attempt is failed with
+a message saying so, and the worker thread goes on.
 
 :class:`WorkerPool` runs N worker threads as children of one parent worker.
 A heartbeat thread renews the leases of tasks that run long and reports the
@@ -37,6 +42,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
+import math
 import os
 import signal
 import socket
@@ -57,18 +63,29 @@ from typing import (
     Optional,
     Protocol,
     Sequence,
+    Set,
     Tuple,
     TypeVar,
     Union,
     overload,
 )
 
-from ._coordinate import Attempt, Coordinate, Namespace, Worker, WorkSpec, WorkUnit
+from ._coordinate import (
+    Attempt,
+    Coordinate,
+    Namespace,
+    Worker,
+    WorkSpec,
+    WorkUnit,
+    extract_add_work_unit_item,
+    extract_work_unit_output,
+)
 from ._errors import CoordinateError, GoneError, LostLeaseError, NotPendingError
 from ._status import WorkUnitStatus
 
 __all__ = [
     "DEFAULT_RUNTIMES",
+    "MAX_SECONDS",
     "Progress",
     "Retry",
     "RunResult",
@@ -80,6 +97,7 @@ __all__ = [
     "TaskFunction",
     "TaskLoadError",
     "WorkerPool",
+    "duration_problem",
     "register",
     "registered_functions",
     "resolve_function",
@@ -97,13 +115,56 @@ _F = TypeVar("_F", bound=Callable[["Task"], object])
 
 _Seconds = Union[float, timedelta]
 
+#: The longest duration the runtime accepts, in seconds: 10**9 s, about 31
+#: years. Every duration it takes (a lease, a grace period, a retry or unit
+#: delay, the command line's options, a flow file's ``delay``) must be a
+#: finite number of seconds between 0 and this.
+MAX_SECONDS = 1_000_000_000.0
 
-def _seconds(value: _Seconds, what: str) -> float:
+
+def duration_problem(value: float, *, positive: bool = False) -> Optional[str]:
+    """What is wrong with ``value`` as a duration in seconds, or ``None``:
+    NaN, an infinity, a negative number (or zero, when ``positive``), or more
+    than :data:`MAX_SECONDS`. The text completes "<what> ...", as in
+    ``"must not be negative, not -1.0"``."""
+    if math.isnan(value):
+        return "must be a number of seconds, not NaN"
+    if positive and not value > 0:
+        return f"must be positive, not {value:g}"
+    if value < 0:
+        return f"must not be negative, not {value:g}"
+    if value > MAX_SECONDS:
+        return f"must be at most {MAX_SECONDS:.0f} seconds (about 31 years), not {value:g}"
+    return None
+
+
+def _seconds(value: _Seconds, what: str, *, positive: bool = False) -> float:
+    """``value`` (seconds or a timedelta) as float seconds; raises
+    ``TypeError`` for other types and ``ValueError`` when it is out of range
+    (see :func:`duration_problem`)."""
     if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a number of seconds or a timedelta")
-    return float(value)
+    else:
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            seconds = math.inf
+    problem = duration_problem(seconds, positive=positive)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}")
+    return seconds
+
+
+def _safe_str(obj: object) -> str:
+    """``str(obj)``, or a placeholder when that raises (``__str__`` fails or
+    returns a non-string): the runtime's own messages must not fail on a
+    task's odd objects."""
+    try:
+        return str(obj)
+    except BaseException as e:  # whatever __str__ raises
+        return f"<{type(obj).__name__} object; its str() raised {type(e).__name__}>"
 
 
 # --------------------------------------------------------------------- tasks
@@ -113,7 +174,8 @@ class Retry(Exception):
     """Raise from a run function to give the unit back for another try.
 
     The attempt becomes ``retryable`` (``Attempt.retry``) and the unit is
-    available again after ``delay`` (seconds or a timedelta). The message,
+    available again after ``delay`` (seconds or a timedelta, between 0 and
+    :data:`MAX_SECONDS`; anything else raises ``ValueError``). The message,
     if any, is kept in the attempt's data under ``retry_reason``. The work
     spec's ``max_retries`` still applies.
     """
@@ -132,9 +194,10 @@ class Task:
     """One work unit being run: what a run function receives.
 
     ``data`` is a copy of the attempt's data; change it in place (or assign
-    a new dict) and the attempt is finished with it. Put an ``output`` key
-    in it (or call :meth:`add_output`) to create units in the spec's
-    ``then`` spec. A ``result`` key is shown by the command line at the end.
+    a new dict, or return a mapping to merge over it) and the attempt is
+    finished with it. Put an ``output`` key in it (or call
+    :meth:`add_output`) to create units in the spec's ``then`` spec. A
+    ``result`` key is shown by the command line at the end.
     """
 
     def __init__(self, attempt: Attempt, data: Dict[str, Any], spec: Dict[str, Any]) -> None:
@@ -200,6 +263,8 @@ class Task:
 
         The output is kept in the list form of the original API:
         ``[name, data]`` or ``[name, data, {"priority": p, "delay": s}]``.
+        ``priority`` must be finite and ``delay`` between 0 and
+        :data:`MAX_SECONDS`; otherwise it raises ``ValueError``.
         """
         output = self.data.get("output")
         if output is None:
@@ -214,8 +279,10 @@ class Task:
         meta: Dict[str, float] = {}
         if priority is not None:
             meta["priority"] = float(priority)
+            if not math.isfinite(meta["priority"]):
+                raise ValueError(f"priority must be a finite number, not {priority!r}")
         if delay is not None:
-            meta["delay"] = float(delay)
+            meta["delay"] = _seconds(delay, "delay")
         if meta:
             item.append(meta)
         items.append(item)
@@ -414,12 +481,20 @@ class RunResult:
         return any(s.open for s in self.specs if s.served and not s.paused)
 
     @property
+    def paused_left(self) -> Tuple[Tuple[str, int], ...]:
+        """(name, open units) of each served work spec that is paused and
+        still has units to do: a run does not wait for a paused spec, so
+        these units did not run."""
+        return tuple((s.name, s.open) for s in self.specs if s.served and s.paused and s.open)
+
+    @property
     def exit_code(self) -> int:
-        """0: all done, nothing failed; 1: a task or unit failed;
-        3: stopped before the work was done (and nothing failed)."""
+        """0: all done, nothing failed; 1: a task or unit failed; 3: work was
+        left undone (and nothing failed): stopped before the work was done,
+        or units are left in paused work specs (:attr:`paused_left`)."""
         if self.stats.failed or self.failed_units:
             return 1
-        if self.work_left:
+        if self.work_left or self.paused_left:
             return 3
         return 0
 
@@ -461,7 +536,9 @@ class WorkerPool:
     ``lifetime`` is the lease of each attempt, renewed by the heartbeat every
     ``renew_every`` seconds (default a third of it) while its task runs.
     ``grace`` is how long a stop waits for running tasks before expiring
-    their attempts. ``functions`` maps run_function names to functions, on
+    their attempts. Durations are seconds or timedeltas between 0 and
+    :data:`MAX_SECONDS` (``lifetime`` and ``renew_every`` above 0); others
+    raise ``ValueError``. ``functions`` maps run_function names to functions, on
     top of :func:`register`'s registry.
     """
 
@@ -488,15 +565,15 @@ class WorkerPool:
         )
         self.runtimes: Tuple[str, ...] = tuple(runtimes)
         self.work_specs: Tuple[str, ...] = tuple(work_specs or ())
-        self.lifetime = _seconds(lifetime, "lifetime")
-        if self.lifetime <= 0:
-            raise ValueError("lifetime must be positive")
+        self.lifetime = _seconds(lifetime, "lifetime", positive=True)
         self.renew_every = (
-            self.lifetime / 3 if renew_every is None else _seconds(renew_every, "renew_every")
+            self.lifetime / 3
+            if renew_every is None
+            else _seconds(renew_every, "renew_every", positive=True)
         )
-        if not 0 < self.renew_every < self.lifetime:
-            raise ValueError("renew_every must be positive and shorter than lifetime")
-        self.grace = max(0.0, _seconds(grace, "grace"))
+        if not self.renew_every < self.lifetime:
+            raise ValueError("renew_every must be shorter than lifetime")
+        self.grace = _seconds(grace, "grace")
         self.poll_interval = max(0.001, _seconds(poll_interval, "poll_interval"))
         self.functions: Dict[str, TaskFunction] = dict(functions or {})
 
@@ -514,6 +591,7 @@ class WorkerPool:
         self._stats = RunStats()
         self._results: Dict[Tuple[str, str], Any] = {}
         self._functions_cache: Dict[Tuple[str, str], TaskFunction] = {}
+        self._warned: Set[Tuple[str, str]] = set()  # warnings given once per pool
         self._stopping = threading.Event()
         self._closed = False  # past the grace period: expire, don't run
         self._heartbeat_stop = threading.Event()
@@ -875,8 +953,8 @@ class WorkerPool:
                 )
             except GoneError:
                 return  # the namespace was destroyed
-            except CoordinateError as e:
-                log.error("request for work failed: %s", e)
+            except Exception as e:  # a worker thread outlives a failed request
+                log.error("request for work failed: %s: %s", type(e).__name__, _safe_str(e))
                 attempts = []
             if not attempts:
                 if not idle:
@@ -893,7 +971,7 @@ class WorkerPool:
                 if self._closed:  # drawn while the pool was shutting down
                     self._expire(attempt, "drawn at shutdown")
                 else:
-                    self._run_attempt(child, attempt)
+                    self._run_guarded(child, attempt)
 
     def _function_for(self, spec_data: Mapping[str, Any]) -> TaskFunction:
         key = (str(spec_data.get("module") or ""), str(spec_data.get("run_function") or ""))
@@ -902,6 +980,42 @@ class WorkerPool:
             fn = resolve_function(spec_data, self.functions)
             self._functions_cache[key] = fn
         return fn
+
+    def _run_guarded(self, child: _Child, attempt: Attempt) -> None:
+        """Runs one attempt. If the runtime's own bookkeeping fails (a bug, or
+        a task's object that defeats it), the attempt is failed with a message
+        saying so, and the worker thread lives on to run the next one."""
+        try:
+            self._run_attempt(child, attempt)
+        except BaseException as e:  # nothing may kill the worker thread
+            self._internal_failure(attempt, e)
+
+    def _internal_failure(self, attempt: Attempt, exc: BaseException) -> None:
+        try:
+            where = f"{attempt.work_unit.work_spec.name}/{attempt.work_unit.name}"
+        except BaseException:
+            where = "a work unit"
+        message = (
+            "the worker runtime failed while handling this task: "
+            f"{type(exc).__name__}: {_safe_str(exc)}"
+        )
+        log.error("%s: %s; its attempt is failed", where, message)
+        try:
+            attempt.fail(_error_data({}, exc, message))
+        except CoordinateError:
+            return  # already finished, failed or expired: nothing to undo
+        except BaseException as e:
+            log.error("%s: its attempt could not be failed either: %s", where, _safe_str(e))
+            return
+        with self._lock:
+            self._stats.failed += 1
+
+    def _warn_once(self, key: Tuple[str, str], message: str, *args: object) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        log.warning(message, *args)
 
     def _run_attempt(self, child: _Child, attempt: Attempt) -> None:
         unit = attempt.work_unit
@@ -917,7 +1031,9 @@ class WorkerPool:
             return
         try:
             fn = self._function_for(task.spec)
-            fn(task)
+            returned = fn(task)
+            if returned is not None:
+                self._take_returned(task, returned)
         except Retry as r:
             data = dict(task.data) if isinstance(task.data, dict) else {}
             data.pop("output", None)
@@ -929,10 +1045,14 @@ class WorkerPool:
             msg = f"work spec {spec_name!r} {e}"
             outcome = self._store(attempt, "fail", _error_data(task.data, e, msg))
         except BaseException as e:  # the task's failure, whatever it was
-            log.warning("%s/%s failed: %s: %s", spec_name, unit.name, type(e).__name__, e)
+            log.warning(
+                "%s/%s failed: %s: %s", spec_name, unit.name, type(e).__name__, _safe_str(e)
+            )
             outcome = self._store(attempt, "fail", _error_data(task.data, e))
         else:
             if isinstance(task.data, dict):
+                if "output" in task.data:
+                    self._check_output(task, task.data["output"])
                 outcome = self._store(attempt, "finish", task.data)
             else:
                 err = TypeError(f"task.data must be a dict, not {type(task.data).__name__}")
@@ -957,6 +1077,85 @@ class WorkerPool:
         with child.lock:
             child.tasks += 1
 
+    def _take_returned(self, task: Task, returned: object) -> None:
+        """A run function's return value: a mapping is merged over
+        ``task.data`` (its keys replace those there); anything else is
+        ignored, with a warning once per work spec."""
+        if isinstance(returned, Mapping):
+            if isinstance(task.data, dict):
+                task.data.update(returned)
+            return
+        self._warn_once(
+            ("returned", task.spec_name),
+            "%s: a run function returned a %s, which is ignored; return a mapping "
+            "(merged into task.data) or None",
+            task.spec_name,
+            type(returned).__name__,
+        )
+
+    def _chains(self, task: Task) -> bool:
+        """Whether the task's work spec chains to another (its meta's
+        ``next_work_spec_name``, normally from the spec data's ``then``)."""
+        try:
+            return bool(task.work_spec.meta().next_work_spec_name)
+        except CoordinateError:
+            return False
+
+    def _check_output(self, task: Task, output: object) -> None:
+        """Logs what of a finishing task's ``output`` will not become units of
+        the ``then`` spec, and why. The core decides what an item is: each
+        item is put to :func:`coordinate.extract_add_work_unit_item`."""
+        where = f"{task.spec_name}/{task.name}"
+        if output is None:
+            return
+        if not task.spec.get("then") and not self._chains(task):
+            if output:
+                self._warn_once(
+                    ("no-then", task.spec_name),
+                    "%s: work spec %r has no 'then', so the output of its units is dropped",
+                    where,
+                    task.spec_name,
+                )
+            return
+        if isinstance(output, dict):
+            if not all(isinstance(name, str) for name in output):
+                return  # not storable: finishing fails the attempt and says why
+            pairs = [[name, data] for name, data in output.items()]
+        elif isinstance(output, (list, tuple)):
+            pairs = list(output)
+        else:
+            log.warning(
+                "%s: output dropped: it is a %s, not a list of units or a map of name "
+                "to data; nothing is chained",
+                where,
+                type(output).__name__,
+            )
+            return
+        now = self.coordinate.now()
+        try:
+            if len(extract_work_unit_output(output, now)) == len(pairs):
+                return  # every item makes its own unit
+        except CoordinateError:
+            pass
+        except (TypeError, ValueError, OverflowError):
+            pass  # data the core cannot hold (finishing will say so), or a far delay
+        for i, item in enumerate(pairs):
+            try:
+                extract_add_work_unit_item(item, now)
+            except CoordinateError as e:
+                if isinstance(output, dict):
+                    log.warning(
+                        "%s: output dropped: the value of %r is not a map of data (%s); "
+                        "one bad value drops the whole output map",
+                        where,
+                        item[0],
+                        _safe_str(e),
+                    )
+                    return
+                log.warning("%s: output item %d dropped: %s", where, i + 1, _safe_str(e))
+            except (TypeError, ValueError, OverflowError):
+                pass  # not a drop: finishing fails on unstorable data
+
     def _store(self, attempt: Attempt, how: str, data: Dict[str, Any], delay: float = 0.0) -> str:
         """Finishes, fails or retries the attempt; returns what happened:
         ``"finished"``, ``"retried"``, ``"failed"`` (also when the data could
@@ -972,10 +1171,13 @@ class WorkerPool:
                     return "retried"
                 attempt.fail(data)
                 return "failed"
-            except (TypeError, ValueError, OverflowError) as e:
+            except CoordinateError:
+                raise
+            except Exception as e:
                 # The task left data the core cannot hold (a set, an object, ...).
-                log.warning("%s/%s: its data cannot be stored: %s", spec_name, unit_name, e)
-                attempt.fail(_error_data({}, e, f"the task's data cannot be stored: {e}"))
+                text = _safe_str(e)
+                log.warning("%s/%s: its data cannot be stored: %s", spec_name, unit_name, text)
+                attempt.fail(_error_data({}, e, f"the task's data cannot be stored: {text}"))
                 return "failed"
         except CoordinateError as e:  # NotPending, LostLease, Gone
             log.warning(
@@ -994,9 +1196,12 @@ def _error_data(
     ``traceback``, ``exception_type`` and ``exception_message``."""
     out = {k: v for k, v in data.items() if k != "output"} if isinstance(data, dict) else {}
     t = type(exc)
-    out["traceback"] = "".join(traceback.format_exception(t, exc, exc.__traceback__))
+    try:
+        out["traceback"] = "".join(traceback.format_exception(t, exc, exc.__traceback__))
+    except BaseException as e:  # an exception that defeats the formatter
+        out["traceback"] = f"(the traceback cannot be formatted: {type(e).__name__})"
     out["exception_type"] = (
         t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
     )
-    out["exception_message"] = message if message is not None else str(exc)
+    out["exception_message"] = message if message is not None else _safe_str(exc)
     return out
