@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::backend::{Backend, Id, NsRef, Op, Reply};
 use crate::clock::{Clock, SystemClock};
 use crate::connect::{self, ConnectOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::memory::MemoryBackend;
 use crate::meta::Summary;
 use crate::value::{Map, Value};
@@ -50,6 +51,22 @@ pub(crate) use reply;
 #[derive(Clone)]
 pub struct Coordinate {
     backend: Arc<dyn Backend>,
+    /// The process generation this Coordinate was opened in (see
+    /// [`after_fork_in_child`]).
+    generation: u64,
+}
+
+/// Counts `fork()`s into child processes (as reported by the host).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Tells the core that this process is the child of a `fork()`. Every
+/// Coordinate opened before it then answers [`Error::Storage`] saying why,
+/// instead of touching state that another thread of the parent
+/// may have held locked at the fork, or a file connection the parent still
+/// uses: reopen the store in the child. The Python package calls this from
+/// `os.register_at_fork`; a Rust program that forks calls it in the child.
+pub fn after_fork_in_child() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
 impl fmt::Debug for Coordinate {
@@ -91,7 +108,10 @@ impl Coordinate {
 
     /// A Coordinate over any store.
     pub fn from_backend(backend: Arc<dyn Backend>) -> Self {
-        Coordinate { backend }
+        Coordinate {
+            backend,
+            generation: GENERATION.load(Ordering::Relaxed),
+        }
     }
 
     /// Opens the store `url` names: `memory:` here; `sqlite:`, `postgresql:`
@@ -127,19 +147,36 @@ impl Coordinate {
 
     /// Runs one operation on the store (what every handle call does).
     pub fn call(&self, op: Op) -> Result<Reply> {
+        self.same_process()?;
         self.backend.call(op)
+    }
+
+    /// Refuses, in the child of a `fork()`, a Coordinate opened before it.
+    fn same_process(&self) -> Result<()> {
+        if GENERATION.load(Ordering::Relaxed) == self.generation {
+            Ok(())
+        } else {
+            Err(Error::Storage {
+                reason: "this Coordinate was opened before fork() in the parent process; \
+                         open the store again in the child (coordinate.connect(...))"
+                    .into(),
+            })
+        }
     }
 
     /// Runs operations in one transaction or round trip where the store can
     /// (for example: finish these attempts, then request the next ones).
     /// Each operation succeeds or fails on its own.
     pub fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
+        self.same_process()?;
         self.backend.batch(ops)
     }
 
     /// Releases the store; every later call on this Coordinate or its
     /// handles gives `Gone`.
     pub fn close(&self) -> Result<()> {
+        // In a forked child the parent's store is not ours to close.
+        self.same_process()?;
         self.backend.close()
     }
 

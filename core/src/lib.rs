@@ -58,7 +58,7 @@ pub use attempt::Attempt;
 pub use backend::Backend;
 pub use clock::{seconds, Clock, MockClock, SystemClock};
 pub use connect::{register_scheme, scheme_of, ConnectOptions, Opener};
-pub use coordinate::{map, Coordinate, Namespace};
+pub use coordinate::{after_fork_in_child, map, Coordinate, Namespace};
 pub use error::{Error, Result, ERROR_CODES};
 pub use extract::{extract_add_work_unit_item, extract_work_unit_output};
 pub use memory::MemoryBackend;

@@ -93,6 +93,15 @@ pub(crate) fn connect(
     })
 }
 
+/// Called in the child after `os.fork()` (registered by the package with
+/// `os.register_at_fork`): every Coordinate opened before the fork refuses
+/// further calls with `StorageError` instead of deadlocking on state another
+/// parent thread held.
+#[pyfunction]
+pub(crate) fn _after_fork_in_child() {
+    coordinate::after_fork_in_child();
+}
+
 #[pymethods]
 impl PyCoordinate {
     #[new]

@@ -44,6 +44,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<clock::PyMockClock>()?;
     m.add_class::<handles::PyCoordinate>()?;
     m.add_function(pyo3::wrap_pyfunction!(handles::connect, m)?)?;
+    m.add_function(pyo3::wrap_pyfunction!(handles::_after_fork_in_child, m)?)?;
     m.add_class::<handles::PyNamespace>()?;
     m.add_class::<handles::PyWorkSpec>()?;
     m.add_class::<handles::PyWorkUnit>()?;

@@ -31,6 +31,8 @@ To run work units with Python functions, see :mod:`coordinate.worker`
 
 from __future__ import annotations
 
+import os
+
 from ._coordinate import (
     AddWorkUnitItem,
     AddWorkUnitMeta,
@@ -78,8 +80,15 @@ from ._errors import (
     WorkUnitTooShortError,
     WrongBackendError,
 )
+from ._coordinate import _after_fork_in_child
 from ._status import AttemptStatus, WorkUnitStatus
 from .worker import Retry, Task, WorkerPool
+
+# A Coordinate opened before os.fork() refuses calls in the child (with
+# StorageError) instead of deadlocking on a lock another parent thread held
+# or sharing the parent's file connection: reopen the store in the child.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 __all__ = [
     "AddWorkUnitItem",

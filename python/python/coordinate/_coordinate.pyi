@@ -21,6 +21,7 @@ __all__ = [
     "WorkUnitMeta",
     "WorkUnitQuery",
     "Worker",
+    "_after_fork_in_child",
     "connect",
     "extract_add_work_unit_item",
     "extract_work_spec_meta",
@@ -71,6 +72,7 @@ class Coordinate:
     def __enter__(self) -> Coordinate: ...
     def __exit__(self, *exc: object) -> bool: ...
 
+def _after_fork_in_child() -> None: ...
 def connect(
     url: str,
     *,
