@@ -283,6 +283,51 @@ impl PyWorker {
         guard(py, || w.request_attempts(&req)).map(attempt_list)
     }
 
+    /// Finishes `finished` (each an `Attempt`, or `(attempt, data)`) and then
+    /// asks for more work like `request_attempts(request)`, in one store
+    /// transaction or one round trip to a server where the store can.
+    /// Returns `(errors, attempts)`: for each finished attempt `None` or the
+    /// exception its finish raised (e.g. `NotPendingError`), in order, and
+    /// the new attempts.
+    #[pyo3(signature = (finished, request=None))]
+    fn finish_and_request<'py>(
+        &self,
+        py: Python<'py>,
+        finished: &Bound<'py, PyAny>,
+        request: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Vec<Option<PyErr>>, Vec<PyAttempt>)> {
+        let req = request_arg(request, 1, 0.0, None, None, None)?;
+        let mut done = Vec::new();
+        for item in finished.try_iter()? {
+            let item = item?;
+            let (attempt, data) = match item.cast::<PyAttempt>() {
+                Ok(a) => (a.get().inner.clone(), None),
+                Err(_) => {
+                    let (a, data): (Bound<'py, PyAny>, Bound<'py, PyAny>) =
+                        item.extract().map_err(|_| {
+                            PyTypeError::new_err(
+                                "finished: each item must be an Attempt or (attempt, data)",
+                            )
+                        })?;
+                    let a = a.cast::<PyAttempt>().map_err(|_| {
+                        PyTypeError::new_err(
+                            "finished: each item must be an Attempt or (attempt, data)",
+                        )
+                    })?;
+                    (a.get().inner.clone(), to_opt_map(Some(&data), "data")?)
+                }
+            };
+            done.push((attempt, data));
+        }
+        let w = &self.inner;
+        let (results, attempts) = guard(py, || w.finish_and_request(done, &req))?;
+        let errors = results
+            .into_iter()
+            .map(|r| r.err().map(|e| crate::pyerr(py, e)))
+            .collect();
+        Ok((errors, attempt_list(attempts)))
+    }
+
     /// Starts an attempt on `work_unit` regardless of its state (lifetime 0:
     /// 15 minutes).
     #[pyo3(signature = (work_unit, lifetime=None), text_signature = "($self, work_unit, lifetime=0)")]

@@ -713,3 +713,30 @@ def test_close_makes_every_handle_gone() -> None:
     for call in (lambda: coord.namespace("n"), ns.work_spec_names, spec.data, unit.status):
         with pytest.raises(c.GoneError):
             call()
+
+
+def test_finish_and_request_in_one_call() -> None:
+    clock = c.MockClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    coord = c.connect("memory:", clock=clock, seed=1)
+    ns = coord.namespace("n")
+    spec = ns.set_work_spec({"name": "s"})
+    spec.add_work_units(["a", "b", "c", "d"])
+    worker = ns.worker("w")
+    first = worker.request_attempts(number_of_work_units=2)
+    stale = first[0]
+    errors, more = worker.finish_and_request(
+        [first[0], (first[1], {"out": 1})], c.AttemptRequest(number_of_work_units=2)
+    )
+    assert errors == [None, None]
+    assert [a.work_unit.name for a in more] == ["c", "d"]
+    assert spec.work_unit("b").data() == {"out": 1}
+    # A finish that fails is reported in its place; the request still runs.
+    errors, more = worker.finish_and_request([stale, more[0]])
+    assert isinstance(errors[0], c.NotPendingError) and errors[1] is None
+    assert more == []
+    assert spec.count_work_unit_status() == {
+        c.WorkUnitStatus.FINISHED: 3,
+        c.WorkUnitStatus.PENDING: 1,
+    }
+    with pytest.raises(TypeError, match="finished"):
+        worker.finish_and_request([42])  # type: ignore[list-item]

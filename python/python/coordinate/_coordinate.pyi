@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional, Sequence, Union, final
 
+from ._errors import CoordinateError
 from ._status import AttemptStatus, WorkUnitStatus
 
 __all__ = [
@@ -217,6 +218,11 @@ class Worker:
         work_specs: Sequence[str] | None = None,
         runtimes: Sequence[str] | None = None,
     ) -> list[Attempt]: ...
+    def finish_and_request(
+        self,
+        finished: Iterable[Attempt | tuple[Attempt, _Data | None]],
+        request: AttemptRequest | None = None,
+    ) -> tuple[list[CoordinateError | None], list[Attempt]]: ...
     def make_attempt(self, work_unit: WorkUnit, lifetime: _Duration = 0) -> Attempt: ...
     def active_attempts(self) -> list[Attempt]: ...
     def all_attempts(self) -> list[Attempt]: ...
