@@ -1,0 +1,115 @@
+//! Everything about the SQL model that depends on the database engine, in
+//! one place: the schema text, the version bookkeeping and the connection
+//! settings. The operations (`model.rs`) use only plain SQL that SQLite and
+//! PostgreSQL share (`INSERT ... RETURNING`, partial indexes, `LIMIT`,
+//! BLOB/bytea comparisons), except for what is listed here.
+//!
+//! Differences PostgreSQL will need (the PostgreSQL issue adds a second
+//! `Dialect` beside this one):
+//! - ids: `INTEGER PRIMARY KEY AUTOINCREMENT` here, `BIGINT GENERATED ALWAYS
+//!   AS IDENTITY` there (both never reuse an id);
+//! - BLOB is `bytea`; placeholders `?N` are `$N`;
+//! - the schema version lives in `PRAGMA user_version` plus
+//!   `PRAGMA application_id` here, in a `coordinate_schema` table there;
+//! - claims: SQLite serialises writers (`BEGIN IMMEDIATE`), PostgreSQL needs
+//!   `FOR UPDATE SKIP LOCKED` on the claim query and retries on
+//!   serialization failures.
+
+/// The `application_id` stamped in every Coordinate SQLite file ("Crdn").
+pub const APPLICATION_ID: i32 = 0x4372_646e;
+
+/// The schema version this build writes. Files with a smaller version are
+/// migrated on open; a larger one is refused.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The SQL that brings a schema from version `from` to `from + 1`.
+pub fn migration(from: i32) -> Option<&'static str> {
+    match from {
+        0 => Some(SCHEMA_V1),
+        _ => None,
+    }
+}
+
+/// Version 1: the whole model.
+///
+/// Units with no active attempt sit in exactly one queue (`queue` 0:
+/// available, 1: delayed; NULL when the unit has an active attempt), like the
+/// memory engine's two B-trees, so that the request path reads one index
+/// entry and the counts in `spec_counts` stay exact without `COUNT(*)`.
+/// `attempts.expiring` is 1 exactly for Pending attempts that are their
+/// unit's active attempt: the ones the lazy expiry sweep may expire.
+const SCHEMA_V1: &str = "
+CREATE TABLE namespaces (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE work_specs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    meta BLOB NOT NULL,
+    UNIQUE (ns, name)
+);
+CREATE TABLE spec_counts (
+    spec INTEGER PRIMARY KEY,
+    available INTEGER NOT NULL DEFAULT 0,
+    delayed INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0,
+    finished INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE work_units (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    prio INTEGER NOT NULL,
+    not_before BLOB,
+    queue INTEGER,
+    active INTEGER,
+    num_attempts INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (spec, name)
+);
+CREATE INDEX units_available ON work_units (spec, prio DESC, name) WHERE queue = 0;
+CREATE INDEX units_delayed ON work_units (spec, not_before) WHERE queue = 1;
+CREATE INDEX units_timed ON work_units (spec, not_before)
+    WHERE queue = 0 AND not_before IS NOT NULL;
+CREATE TABLE workers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    parent INTEGER,
+    active INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    data BLOB NOT NULL,
+    expiration BLOB NOT NULL,
+    last_update BLOB NOT NULL,
+    UNIQUE (ns, name)
+);
+CREATE INDEX workers_parent ON workers (parent, name) WHERE parent IS NOT NULL;
+CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec INTEGER NOT NULL,
+    unit INTEGER NOT NULL,
+    worker INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    start_time BLOB NOT NULL,
+    end_time BLOB,
+    expiration BLOB NOT NULL,
+    expiring INTEGER
+);
+CREATE INDEX attempts_expiring ON attempts (spec, expiration) WHERE expiring = 1;
+CREATE INDEX attempts_unit ON attempts (unit);
+CREATE INDEX attempts_spec ON attempts (spec);
+CREATE INDEX attempts_worker ON attempts (worker);
+CREATE INDEX attempts_worker_pending ON attempts (worker) WHERE status = 0;
+";
+
+/// Connection settings run on every open, before anything else (the busy
+/// timeout must hold before the first read of a file another process
+/// may be writing).
+pub fn busy_timeout_ms(timeout: Option<std::time::Duration>) -> u64 {
+    timeout.map_or(30_000, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,1779 @@
+//! The Coordinate model in SQL: every [`Op`] as statements inside the
+//! caller's transaction, following the memory engine rule for rule, with
+//! the decisions (status, scheduling, request counts, retries, chaining)
+//! taken from `coordinate::rules`.
+//!
+//! The invariants are the memory engine's:
+//! - a unit with no active attempt is in exactly one queue (`queue` 0
+//!   available, 1 delayed); a unit with an active attempt is in none;
+//! - `attempts.expiring = 1` exactly for Pending attempts that are their
+//!   unit's active attempt;
+//! - `spec_counts` counts queued units by queue and units with an active
+//!   attempt by that attempt's status (Pending, Finished, Failed);
+//! - a worker's active attempts are its Pending attempts (an attempt leaves
+//!   its worker's active list exactly when it leaves Pending);
+//! - ids come from AUTOINCREMENT and are never reused, so an operation on a
+//!   deleted object finds no row and answers `Gone`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use coordinate::backend::{AttemptRef, Id, NsRef, Op, Reply, SpecRef, UnitId, UnitRef, WorkerRef};
+use coordinate::rules::{self, Claims};
+use coordinate::{
+    extract_work_spec_meta, AddWorkUnitItem, AttemptRequest, AttemptStatus, Error, Map, Summary,
+    SummaryRecord, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
+};
+use rand::rngs::StdRng;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::codec::{
+    decode_map, decode_meta, decode_opt_time, decode_priority, decode_time, encode_map,
+    encode_meta, encode_priority, encode_time,
+};
+use crate::store::DbError;
+
+type Time = DateTime<Utc>;
+type R<T> = Result<T, DbError>;
+
+const PENDING: i64 = 0; // AttemptStatus::Pending.code()
+
+/// `t + d`, saturating at the ends of representable time (the engine's
+/// `clock::add`, which core keeps private).
+pub fn add(t: Time, d: TimeDelta) -> Time {
+    t.checked_add_signed(d).unwrap_or(if d < TimeDelta::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// A store id as a SQLite rowid; an id no row can have is a dead object.
+fn rid(id: Id) -> R<i64> {
+    i64::try_from(id).map_err(|_| DbError::Api(Error::Gone))
+}
+
+fn oid(rowid: i64) -> Id {
+    rowid as Id
+}
+
+fn gone<T>() -> R<T> {
+    Err(DbError::Api(Error::Gone))
+}
+
+fn attempt_status(code: i64) -> R<AttemptStatus> {
+    AttemptStatus::from_code(code)
+        .map_err(|_| DbError::corrupt(format!("attempt status code {code}")))
+}
+
+fn time_param(t: Option<Time>) -> Option<[u8; 12]> {
+    t.map(encode_time)
+}
+
+/// One spec's unit counts, as kept in `spec_counts`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    available: i64,
+    delayed: i64,
+    pending: i64,
+    finished: i64,
+    failed: i64,
+    dirty: bool,
+}
+
+/// The columns of `work_units` the rules look at (data is read on demand).
+#[derive(Clone, Debug)]
+struct Unit {
+    id: i64,
+    spec: i64,
+    prio: i64,
+    not_before: Option<Time>,
+    queue: Option<i64>,
+    active: Option<i64>,
+    num_attempts: i64,
+}
+
+const UNIT_COLS: &str = "id, spec, prio, not_before, queue, active, num_attempts";
+
+type UnitRaw = (
+    i64,
+    i64,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+fn unit_raw(r: &Row<'_>) -> rusqlite::Result<UnitRaw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn unit_from(raw: UnitRaw) -> R<Unit> {
+    Ok(Unit {
+        id: raw.0,
+        spec: raw.1,
+        prio: raw.2,
+        not_before: decode_opt_time(raw.3)?,
+        queue: raw.4,
+        active: raw.5,
+        num_attempts: raw.6,
+    })
+}
+
+/// The columns of `attempts` the rules look at.
+#[derive(Clone, Debug)]
+struct Att {
+    id: i64,
+    spec: i64,
+    unit: i64,
+    status: AttemptStatus,
+    start: Time,
+    end: Option<Time>,
+    expiration: Time,
+}
+
+/// The joins that name an attempt's unit, spec, namespace and worker; an
+/// attempt whose worker is gone is not listed (as in the memory engine).
+const ATTEMPT_REF_SELECT: &str = "SELECT a.id, u.id, u.name, s.id, s.name, n.id, n.name, \
+     w.id, w.name, wn.id, wn.name \
+     FROM attempts a JOIN work_units u ON u.id = a.unit \
+     JOIN work_specs s ON s.id = u.spec JOIN namespaces n ON n.id = s.ns \
+     JOIN workers w ON w.id = a.worker JOIN namespaces wn ON wn.id = w.ns";
+
+type AttRefRaw = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+);
+
+fn att_ref_raw(r: &Row<'_>) -> rusqlite::Result<AttRefRaw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn att_ref(raw: AttRefRaw) -> AttemptRef {
+    let (a, u, uname, s, sname, n, nname, w, wname, wn, wnname) = raw;
+    let ns = NsRef {
+        id: oid(n),
+        name: Arc::from(nname),
+    };
+    let worker_ns = if wn == n {
+        ns.clone()
+    } else {
+        NsRef {
+            id: oid(wn),
+            name: Arc::from(wnname),
+        }
+    };
+    AttemptRef {
+        id: oid(a),
+        unit: UnitRef {
+            spec: SpecRef {
+                ns,
+                id: oid(s),
+                name: Arc::from(sname),
+            },
+            id: oid(u),
+            name: Arc::from(uname),
+        },
+        worker: WorkerRef {
+            ns: worker_ns,
+            id: oid(w),
+            name: Arc::from(wname),
+        },
+    }
+}
+
+/// One operation's view of the open transaction.
+pub struct Tx<'a> {
+    c: &'a Connection,
+    now: Time,
+    rng: &'a mut StdRng,
+    counts: HashMap<i64, Counts>,
+}
+
+impl<'a> Tx<'a> {
+    /// An operation at `now` on the connection's open transaction.
+    pub fn new(c: &'a Connection, now: Time, rng: &'a mut StdRng) -> Self {
+        Tx {
+            c,
+            now,
+            rng,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// Writes the counts this operation changed.
+    pub fn flush(&mut self) -> R<()> {
+        let mut stmt = self.c.prepare_cached(
+            "UPDATE spec_counts SET available = ?2, delayed = ?3, pending = ?4, \
+             finished = ?5, failed = ?6 WHERE spec = ?1",
+        )?;
+        for (spec, c) in self.counts.iter_mut().filter(|(_, c)| c.dirty) {
+            stmt.execute(params![
+                spec,
+                c.available,
+                c.delayed,
+                c.pending,
+                c.finished,
+                c.failed
+            ])?;
+            c.dirty = false;
+        }
+        Ok(())
+    }
+
+    // ---- counts ----
+
+    /// The spec's counts, or `None` when the spec does not exist.
+    fn counts(&mut self, spec: i64) -> R<Option<&mut Counts>> {
+        if !self.counts.contains_key(&spec) {
+            let row = self
+                .c
+                .prepare_cached(
+                    "SELECT available, delayed, pending, finished, failed \
+                     FROM spec_counts WHERE spec = ?1",
+                )?
+                .query_row([spec], |r| {
+                    Ok(Counts {
+                        available: r.get(0)?,
+                        delayed: r.get(1)?,
+                        pending: r.get(2)?,
+                        finished: r.get(3)?,
+                        failed: r.get(4)?,
+                        dirty: false,
+                    })
+                })
+                .optional()?;
+            match row {
+                Some(c) => {
+                    self.counts.insert(spec, c);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.counts.get_mut(&spec))
+    }
+
+    /// Applies `f` to the spec's counts (nothing if the spec is gone).
+    fn adjust(&mut self, spec: i64, f: impl FnOnce(&mut Counts)) -> R<()> {
+        if let Some(c) = self.counts(spec)? {
+            f(c);
+            c.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Counts a unit in or out of its active attempt's status.
+    fn count_status(&mut self, spec: i64, status: AttemptStatus, n: i64) -> R<()> {
+        match status {
+            AttemptStatus::Pending => self.adjust(spec, |c| c.pending += n),
+            AttemptStatus::Finished => self.adjust(spec, |c| c.finished += n),
+            AttemptStatus::Failed => self.adjust(spec, |c| c.failed += n),
+            AttemptStatus::Expired | AttemptStatus::Retryable => Ok(()),
+        }
+    }
+
+    fn spec_exists(&mut self, spec: i64) -> R<()> {
+        match self.counts(spec)? {
+            Some(_) => Ok(()),
+            None => gone(),
+        }
+    }
+
+    // ---- rows ----
+
+    fn unit(&self, id: i64) -> R<Option<Unit>> {
+        let raw = self
+            .c
+            .prepare_cached(&format!("SELECT {UNIT_COLS} FROM work_units WHERE id = ?1"))?
+            .query_row([id], unit_raw)
+            .optional()?;
+        raw.map(unit_from).transpose()
+    }
+
+    fn unit_named(&self, spec: i64, name: &str) -> R<Option<Unit>> {
+        let raw = self
+            .c
+            .prepare_cached(&format!(
+                "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND name = ?2"
+            ))?
+            .query_row(params![spec, name], unit_raw)
+            .optional()?;
+        raw.map(unit_from).transpose()
+    }
+
+    /// The live unit an operation names (`Gone` if it or its spec is dead).
+    fn unit_at(&self, key: UnitId) -> R<Unit> {
+        let (spec, id) = (rid(key.spec)?, rid(key.unit)?);
+        match self.unit(id)? {
+            Some(u) if u.spec == spec => Ok(u),
+            _ => gone(),
+        }
+    }
+
+    fn attempt(&self, id: i64) -> R<Option<Att>> {
+        let raw = self
+            .c
+            .prepare_cached(
+                "SELECT id, spec, unit, status, start_time, end_time, expiration \
+                 FROM attempts WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, Option<Vec<u8>>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, spec, unit, status, start, end, expiration)) = raw else {
+            return Ok(None);
+        };
+        Ok(Some(Att {
+            id,
+            spec,
+            unit,
+            status: attempt_status(status)?,
+            start: decode_time(&start)?,
+            end: decode_opt_time(end)?,
+            expiration: decode_time(&expiration)?,
+        }))
+    }
+
+    fn attempt_at(&self, id: Id) -> R<Att> {
+        match self.attempt(rid(id)?)? {
+            Some(a) => Ok(a),
+            None => gone(),
+        }
+    }
+
+    fn attempt_status_of(&self, id: i64) -> R<Option<AttemptStatus>> {
+        let code: Option<i64> = self
+            .c
+            .prepare_cached("SELECT status FROM attempts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        code.map(attempt_status).transpose()
+    }
+
+    fn attempt_data(&self, id: i64) -> R<Map> {
+        let blob: Option<Vec<u8>> = self
+            .c
+            .prepare_cached("SELECT data FROM attempts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match blob {
+            Some(b) => decode_map(&b),
+            None => gone(),
+        }
+    }
+
+    fn unit_data(&self, id: i64) -> R<Map> {
+        let blob: Option<Vec<u8>> = self
+            .c
+            .prepare_cached("SELECT data FROM work_units WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match blob {
+            Some(b) => decode_map(&b),
+            None => gone(),
+        }
+    }
+
+    fn spec_meta(&self, spec: i64) -> R<WorkSpecMeta> {
+        let blob: Option<Vec<u8>> = self
+            .c
+            .prepare_cached("SELECT meta FROM work_specs WHERE id = ?1")?
+            .query_row([spec], |r| r.get(0))
+            .optional()?;
+        match blob {
+            Some(b) => decode_meta(&b),
+            None => gone(),
+        }
+    }
+
+    fn set_spec_meta(&self, spec: i64, meta: &WorkSpecMeta) -> R<()> {
+        self.c
+            .prepare_cached("UPDATE work_specs SET meta = ?2 WHERE id = ?1")?
+            .execute(params![spec, encode_meta(meta)?])?;
+        Ok(())
+    }
+
+    fn worker_exists(&self, id: i64) -> R<()> {
+        let found: Option<i64> = self
+            .c
+            .prepare_cached("SELECT 1 FROM workers WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => gone(),
+        }
+    }
+
+    fn ns_exists(&self, id: i64) -> R<String> {
+        let name: Option<String> = self
+            .c
+            .prepare_cached("SELECT name FROM namespaces WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match name {
+            Some(n) => Ok(n),
+            None => gone(),
+        }
+    }
+
+    // ---- references ----
+
+    fn ns_ref(id: i64, name: String) -> NsRef {
+        NsRef {
+            id: oid(id),
+            name: Arc::from(name),
+        }
+    }
+
+    fn spec_ref(&self, spec: i64) -> R<SpecRef> {
+        let row = self
+            .c
+            .prepare_cached(
+                "SELECT s.name, n.id, n.name FROM work_specs s \
+                 JOIN namespaces n ON n.id = s.ns WHERE s.id = ?1",
+            )?
+            .query_row([spec], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((name, ns, ns_name)) = row else {
+            return gone();
+        };
+        Ok(SpecRef {
+            ns: Self::ns_ref(ns, ns_name),
+            id: oid(spec),
+            name: Arc::from(name),
+        })
+    }
+
+    fn unit_ref(&self, spec: &SpecRef, unit: i64) -> R<UnitRef> {
+        let name: Option<String> = self
+            .c
+            .prepare_cached("SELECT name FROM work_units WHERE id = ?1")?
+            .query_row([unit], |r| r.get(0))
+            .optional()?;
+        match name {
+            Some(name) => Ok(UnitRef {
+                spec: spec.clone(),
+                id: oid(unit),
+                name: Arc::from(name),
+            }),
+            None => gone(),
+        }
+    }
+
+    fn worker_ref(&self, id: i64) -> R<Option<WorkerRef>> {
+        let row = self
+            .c
+            .prepare_cached(
+                "SELECT w.name, n.id, n.name FROM workers w \
+                 JOIN namespaces n ON n.id = w.ns WHERE w.id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.map(|(name, ns, ns_name)| WorkerRef {
+            ns: Self::ns_ref(ns, ns_name),
+            id: oid(id),
+            name: Arc::from(name),
+        }))
+    }
+
+    fn attempt_ref(&self, id: i64) -> R<Option<AttemptRef>> {
+        let raw = self
+            .c
+            .prepare_cached(&format!("{ATTEMPT_REF_SELECT} WHERE a.id = ?1"))?
+            .query_row([id], att_ref_raw)
+            .optional()?;
+        Ok(raw.map(att_ref))
+    }
+
+    /// Attempt references by a condition on `a`, in creation order.
+    fn attempt_refs(&self, condition: &str, key: i64) -> R<Vec<AttemptRef>> {
+        let mut stmt = self.c.prepare_cached(&format!(
+            "{ATTEMPT_REF_SELECT} WHERE {condition} ORDER BY a.id"
+        ))?;
+        let rows = stmt.query_map([key], att_ref_raw)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(att_ref(row?));
+        }
+        Ok(out)
+    }
+
+    // ---- queues and attempts (the memory engine's State methods) ----
+
+    /// Puts a unit with no active attempt in its queue by `not_before`.
+    fn enqueue(&mut self, spec: i64, unit: i64, not_before: Option<Time>) -> R<()> {
+        let delayed = matches!(not_before, Some(nb) if self.now < nb);
+        self.c
+            .prepare_cached("UPDATE work_units SET queue = ?2, active = NULL WHERE id = ?1")?
+            .execute(params![unit, i64::from(delayed)])?;
+        self.adjust(spec, |c| {
+            if delayed {
+                c.delayed += 1;
+            } else {
+                c.available += 1;
+            }
+        })
+    }
+
+    /// Takes a unit out of whatever accounts for it (its active attempt's
+    /// count and expiry, or its queue's count). The caller then writes the
+    /// unit's new `queue`/`active` (enqueue, attach) or deletes it.
+    fn release(&mut self, u: &Unit) -> R<()> {
+        if let Some(active) = u.active {
+            if let Some(status) = self.attempt_status_of(active)? {
+                self.count_status(u.spec, status, -1)?;
+                if status == AttemptStatus::Pending {
+                    self.c
+                        .prepare_cached("UPDATE attempts SET expiring = NULL WHERE id = ?1")?
+                        .execute([active])?;
+                }
+                return Ok(());
+            }
+        }
+        match u.queue {
+            Some(0) => self.adjust(u.spec, |c| c.available -= 1),
+            Some(1) => self.adjust(u.spec, |c| c.delayed -= 1),
+            _ => Ok(()),
+        }
+    }
+
+    /// Expires the spec's active Pending attempts past their deadline and
+    /// moves units between the delayed and available queues by `now`.
+    fn sweep(&mut self, spec: i64) -> R<()> {
+        let now = encode_time(self.now);
+        let expired: Vec<i64> = {
+            let mut stmt = self.c.prepare_cached(
+                "SELECT id FROM attempts WHERE spec = ?1 AND expiring = 1 \
+                 AND expiration < ?2 ORDER BY expiration, id",
+            )?;
+            let rows = stmt.query_map(params![spec, now], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in expired {
+            self.complete(id, AttemptStatus::Expired, None)?;
+        }
+        // The clock went back: units made available may be delayed again.
+        let back = self
+            .c
+            .prepare_cached(
+                "UPDATE work_units SET queue = 1 WHERE spec = ?1 AND queue = 0 \
+                 AND not_before IS NOT NULL AND not_before > ?2",
+            )?
+            .execute(params![spec, now])? as i64;
+        let due = self
+            .c
+            .prepare_cached(
+                "UPDATE work_units SET queue = 0 WHERE spec = ?1 AND queue = 1 \
+                 AND not_before <= ?2",
+            )?
+            .execute(params![spec, now])? as i64;
+        if back != 0 || due != 0 {
+            self.adjust(spec, |c| {
+                c.available += due - back;
+                c.delayed += back - due;
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Leaves Pending (or Failed, for a late Finish) for `status` at now.
+    fn complete(&mut self, id: i64, status: AttemptStatus, data: Option<Map>) -> R<()> {
+        let Some(att) = self.attempt(id)? else {
+            return Ok(());
+        };
+        let data = data.as_ref().map(encode_map).transpose()?;
+        self.c
+            .prepare_cached(
+                "UPDATE attempts SET status = ?2, end_time = ?3, expiring = NULL, \
+                 data = COALESCE(?4, data) WHERE id = ?1",
+            )?
+            .execute(params![id, status.code(), encode_time(self.now), data])?;
+        let Some(unit) = self.unit(att.unit)? else {
+            return Ok(());
+        };
+        if unit.active != Some(id) {
+            return Ok(());
+        }
+        self.count_status(att.spec, att.status, -1)?;
+        match status {
+            AttemptStatus::Expired | AttemptStatus::Retryable => {
+                self.enqueue(unit.spec, unit.id, unit.not_before)
+            }
+            _ => self.count_status(att.spec, status, 1),
+        }
+    }
+
+    /// Adds or updates a unit with AddWorkUnit semantics; returns its id.
+    fn put_unit(&mut self, spec: i64, name: &str, data: &Map, meta: WorkUnitMeta) -> R<i64> {
+        self.spec_exists(spec)?;
+        let blob = encode_map(data)?;
+        let prio = encode_priority(rules::unit_priority(meta.priority));
+        let nb = time_param(meta.not_before);
+        let delayed = matches!(meta.not_before, Some(t) if self.now < t);
+        let inserted: Option<i64> = self
+            .c
+            .prepare_cached(
+                "INSERT INTO work_units (spec, name, data, prio, not_before, queue, num_attempts) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT (spec, name) DO NOTHING \
+                 RETURNING id",
+            )?
+            .query_row(
+                params![spec, name, blob, prio, nb, i64::from(delayed)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = inserted {
+            self.adjust(spec, |c| {
+                if delayed {
+                    c.delayed += 1;
+                } else {
+                    c.available += 1;
+                }
+            })?;
+            return Ok(id);
+        }
+        let Some(unit) = self.unit_named(spec, name)? else {
+            return gone();
+        };
+        let pending = match unit.active {
+            Some(a) => self.attempt_status_of(a)? == Some(AttemptStatus::Pending),
+            None => false,
+        };
+        if !pending {
+            // Queued, finished or failed: re-queue it; history is kept.
+            self.release(&unit)?;
+        }
+        self.c
+            .prepare_cached(
+                "UPDATE work_units SET data = ?2, prio = ?3, not_before = ?4 WHERE id = ?1",
+            )?
+            .execute(params![unit.id, blob, prio, nb])?;
+        if !pending {
+            self.enqueue(spec, unit.id, meta.not_before)?;
+        }
+        Ok(unit.id)
+    }
+
+    /// Creates a Pending attempt of `worker` on a unit already released
+    /// from its queue or attempt; returns it and the unit's attempt count.
+    fn attach(&mut self, spec: i64, unit: i64, worker: i64, lifetime: TimeDelta) -> R<(i64, u64)> {
+        self.worker_exists(worker)?;
+        let expiration = add(self.now, lifetime);
+        let id: Option<i64> = self
+            .c
+            .prepare_cached(
+                "INSERT INTO attempts (spec, unit, worker, status, data, start_time, \
+                 expiration, expiring) SELECT ?1, id, ?3, 0, data, ?4, ?5, 1 \
+                 FROM work_units WHERE id = ?2 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    spec,
+                    unit,
+                    worker,
+                    encode_time(self.now),
+                    encode_time(expiration)
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            return gone();
+        };
+        let attempts: i64 = self
+            .c
+            .prepare_cached(
+                "UPDATE work_units SET active = ?2, queue = NULL, \
+                 num_attempts = num_attempts + 1 WHERE id = ?1 RETURNING num_attempts",
+            )?
+            .query_row(params![unit, id], |r| r.get(0))?;
+        self.adjust(spec, |c| c.pending += 1)?;
+        Ok((id, u64::try_from(attempts).unwrap_or(0)))
+    }
+
+    /// Starts an attempt on a unit, displacing any active attempt without
+    /// changing it.
+    fn start_attempt(&mut self, u: &Unit, worker: i64, lifetime: TimeDelta) -> R<(i64, u64)> {
+        self.worker_exists(worker)?;
+        self.release(u)?;
+        self.attach(u.spec, u.id, worker, lifetime)
+    }
+
+    fn remove_unit(&mut self, u: &Unit) -> R<()> {
+        self.release(u)?;
+        self.c
+            .prepare_cached("DELETE FROM attempts WHERE unit = ?1")?
+            .execute([u.id])?;
+        self.c
+            .prepare_cached("DELETE FROM work_units WHERE id = ?1")?
+            .execute([u.id])?;
+        Ok(())
+    }
+
+    fn remove_spec(&mut self, spec: i64) -> R<()> {
+        for sql in [
+            "DELETE FROM attempts WHERE spec = ?1",
+            "DELETE FROM work_units WHERE spec = ?1",
+            "DELETE FROM spec_counts WHERE spec = ?1",
+            "DELETE FROM work_specs WHERE id = ?1",
+        ] {
+            self.c.prepare_cached(sql)?.execute([spec])?;
+        }
+        self.counts.remove(&spec);
+        Ok(())
+    }
+
+    /// Changes a unit's priority and not-before time, keeping it in the
+    /// right queue.
+    fn requeue(&mut self, u: &Unit, prio: f64, not_before: Option<Time>) -> R<()> {
+        let queued = u.active.is_none();
+        if queued {
+            self.release(u)?;
+        }
+        self.c
+            .prepare_cached("UPDATE work_units SET prio = ?2, not_before = ?3 WHERE id = ?1")?
+            .execute(params![
+                u.id,
+                encode_priority(rules::unit_priority(prio)),
+                time_param(not_before)
+            ])?;
+        if queued {
+            self.enqueue(u.spec, u.id, not_before)?;
+        }
+        Ok(())
+    }
+
+    fn clear_active(&mut self, u: &Unit) -> R<()> {
+        if u.active.is_none() {
+            return Ok(());
+        }
+        self.release(u)?;
+        self.enqueue(u.spec, u.id, u.not_before)
+    }
+
+    /// A unit's status now (the caller sweeps first).
+    fn status_of(&self, u: &Unit) -> R<WorkUnitStatus> {
+        let active = match u.active {
+            Some(a) => self.attempt_status_of(a)?,
+            None => None,
+        };
+        Ok(rules::unit_status(active, u.not_before, self.now))
+    }
+
+    /// Non-zero counts by unit status (the caller sweeps first).
+    fn status_counts(&mut self, spec: i64) -> R<Vec<(WorkUnitStatus, i64)>> {
+        let Some(c) = self.counts(spec)? else {
+            return gone();
+        };
+        Ok([
+            (WorkUnitStatus::Available, c.available),
+            (WorkUnitStatus::Pending, c.pending),
+            (WorkUnitStatus::Finished, c.finished),
+            (WorkUnitStatus::Failed, c.failed),
+            (WorkUnitStatus::Delayed, c.delayed),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect())
+    }
+
+    /// The spec's meta with the counts as of now (the caller sweeps first).
+    fn meta_with_counts(&mut self, spec: i64) -> R<WorkSpecMeta> {
+        let mut meta = self.spec_meta(spec)?;
+        let Some(c) = self.counts(spec)? else {
+            return gone();
+        };
+        meta.available_count = c.available;
+        meta.pending_count = c.pending;
+        Ok(meta)
+    }
+
+    /// The ids of the units a query selects, in name order (after a sweep).
+    fn select(&mut self, spec: i64, q: &WorkUnitQuery) -> R<Vec<i64>> {
+        self.spec_exists(spec)?;
+        self.sweep(spec)?;
+        let limit = usize::try_from(q.limit)
+            .ok()
+            .filter(|&l| l > 0)
+            .unwrap_or(usize::MAX);
+        let status_ok = |tx: &Tx<'_>, u: &Unit| -> R<bool> {
+            match &q.statuses {
+                None => Ok(true),
+                Some(list) => {
+                    let s = tx.status_of(u)?;
+                    Ok(list.iter().any(|&x| x == WorkUnitStatus::Any || x == s))
+                }
+            }
+        };
+        let mut out = Vec::new();
+        match &q.names {
+            Some(names) => {
+                let mut names: Vec<&String> = names.iter().collect();
+                names.sort();
+                names.dedup();
+                for name in names {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    let after = q.previous_name.is_empty() || **name > *q.previous_name;
+                    if !after {
+                        continue;
+                    }
+                    if let Some(u) = self.unit_named(spec, name)? {
+                        if status_ok(self, &u)? {
+                            out.push(u.id);
+                        }
+                    }
+                }
+            }
+            None => {
+                let sql = if q.previous_name.is_empty() {
+                    format!(
+                        "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND ?2 = ?2 \
+                         ORDER BY name"
+                    )
+                } else {
+                    format!(
+                        "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND name > ?2 \
+                         ORDER BY name"
+                    )
+                };
+                let mut stmt = self.c.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params![spec, q.previous_name])?;
+                while out.len() < limit {
+                    let Some(row) = rows.next()? else { break };
+                    let u = unit_from(unit_raw(row)?)?;
+                    if status_ok(self, &u)? {
+                        out.push(u.id);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn summarize_spec(&mut self, spec: i64) -> R<Summary> {
+        self.sweep(spec)?;
+        let counts = self.status_counts(spec)?;
+        let sref = self.spec_ref(spec)?;
+        Ok(counts
+            .into_iter()
+            .map(|(status, count)| SummaryRecord {
+                namespace: sref.ns.name.to_string(),
+                work_spec: sref.name.to_string(),
+                status,
+                count,
+            })
+            .collect())
+    }
+
+    fn specs_of(&self, ns: i64) -> R<Vec<(i64, String)>> {
+        let mut stmt = self
+            .c
+            .prepare_cached("SELECT id, name FROM work_specs WHERE ns = ?1 ORDER BY name")?;
+        let rows = stmt.query_map([ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn summarize_ns(&mut self, ns: i64) -> R<Summary> {
+        let mut out = Vec::new();
+        for (spec, _) in self.specs_of(ns)? {
+            out.extend(self.summarize_spec(spec)?);
+        }
+        Ok(out)
+    }
+
+    /// Adds the finished attempt's `output` to its spec's `then` spec, if
+    /// the attempt is still its unit's active attempt.
+    fn chain(&mut self, att: &Att) -> R<()> {
+        let Some(unit) = self.unit(att.unit)? else {
+            return Ok(());
+        };
+        if unit.active != Some(att.id) {
+            return Ok(());
+        }
+        let meta = self.spec_meta(att.spec)?;
+        if meta.next_work_spec_name.is_empty() {
+            return Ok(()); // no `then`: the data need not be read
+        }
+        let data = self.attempt_data(att.id)?;
+        let Some((next, items)) = rules::chained_units(&meta, &data, self.now) else {
+            return Ok(());
+        };
+        let next_id: Option<i64> = self
+            .c
+            .prepare_cached(
+                "SELECT t.id FROM work_specs s JOIN work_specs t ON t.ns = s.ns \
+                 WHERE s.id = ?1 AND t.name = ?2",
+            )?
+            .query_row(params![att.spec, next], |r| r.get(0))
+            .optional()?;
+        let Some(next_id) = next_id else {
+            return Ok(());
+        };
+        for item in items {
+            self.put_unit(next_id, &item.key, &item.data, item.meta)?;
+        }
+        Ok(())
+    }
+
+    fn request(&mut self, worker: i64, req: &AttemptRequest) -> R<Vec<AttemptRef>> {
+        let ns: Option<i64> = self
+            .c
+            .prepare_cached("SELECT ns FROM workers WHERE id = ?1")?
+            .query_row([worker], |r| r.get(0))
+            .optional()?;
+        let Some(ns) = ns else {
+            return gone();
+        };
+        self.ns_exists(ns)?;
+        let specs = self.specs_of(ns)?;
+        let mut metas = Vec::with_capacity(specs.len());
+        for (id, name) in specs {
+            self.sweep(id)?;
+            let meta = self.meta_with_counts(id)?;
+            metas.push((id, name, meta));
+        }
+        let chosen = rules::choose_spec(
+            metas.iter().map(|(_, n, m)| (n.as_str(), m)),
+            req,
+            self.now,
+            &mut *self.rng,
+        )
+        .map(str::to_owned);
+        let Some(chosen) = chosen else {
+            return Ok(Vec::new());
+        };
+        let Some((spec, _, meta)) = metas.into_iter().find(|(_, n, _)| *n == chosen) else {
+            return Ok(Vec::new());
+        };
+        let now = self.now;
+        let mut claims = SqlClaims {
+            tx: self,
+            spec,
+            worker,
+            failure: None,
+        };
+        let ids = match rules::request_attempts(&mut claims, &meta, req, now) {
+            Ok(ids) => ids,
+            Err(e) => return Err(claims.failure.take().unwrap_or(DbError::Api(e))),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.attempt_ref(id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs one operation.
+    pub fn run(&mut self, op: Op) -> R<Reply> {
+        match op {
+            // ---- Coordinate ----
+            Op::Namespace { name } => {
+                let id: i64 = self
+                    .c
+                    .prepare_cached(
+                        "INSERT INTO namespaces (name) VALUES (?1) \
+                         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+                    )?
+                    .query_row([&name], |r| r.get(0))?;
+                Ok(Reply::Namespace(Self::ns_ref(id, name)))
+            }
+            Op::Namespaces => {
+                let mut stmt = self
+                    .c
+                    .prepare_cached("SELECT id, name FROM namespaces ORDER BY name")?;
+                let rows = stmt.query_map([], |r| Ok(Self::ns_ref(r.get(0)?, r.get(1)?)))?;
+                Ok(Reply::Namespaces(rows.collect::<rusqlite::Result<_>>()?))
+            }
+            Op::Summarize => {
+                let ids: Vec<i64> = {
+                    let mut stmt = self
+                        .c
+                        .prepare_cached("SELECT id FROM namespaces ORDER BY name")?;
+                    let rows = stmt.query_map([], |r| r.get(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let mut out = Vec::new();
+                for ns in ids {
+                    out.extend(self.summarize_ns(ns)?);
+                }
+                Ok(Reply::Summary(out))
+            }
+            // ---- Namespace ----
+            Op::DestroyNamespace { ns } => {
+                let Ok(ns) = rid(ns) else {
+                    return Ok(Reply::Done);
+                };
+                if self.ns_exists(ns).is_err() {
+                    return Ok(Reply::Done); // idempotent (§1.3)
+                }
+                for (spec, _) in self.specs_of(ns)? {
+                    self.remove_spec(spec)?;
+                }
+                self.c
+                    .prepare_cached("DELETE FROM workers WHERE ns = ?1")?
+                    .execute([ns])?;
+                self.c
+                    .prepare_cached("DELETE FROM namespaces WHERE id = ?1")?
+                    .execute([ns])?;
+                Ok(Reply::Done)
+            }
+            Op::SetWorkSpec { ns, data } => {
+                let ns = rid(ns)?;
+                let ns_name = self.ns_exists(ns)?;
+                let (name, meta) = extract_work_spec_meta(&data)?;
+                let blob = encode_map(&data)?;
+                let meta_blob = encode_meta(&meta)?;
+                let existing: Option<i64> = self
+                    .c
+                    .prepare_cached("SELECT id FROM work_specs WHERE ns = ?1 AND name = ?2")?
+                    .query_row(params![ns, name], |r| r.get(0))
+                    .optional()?;
+                let id = match existing {
+                    Some(id) => {
+                        self.c
+                            .prepare_cached(
+                                "UPDATE work_specs SET data = ?2, meta = ?3 WHERE id = ?1",
+                            )?
+                            .execute(params![id, blob, meta_blob])?;
+                        id
+                    }
+                    None => {
+                        let id: i64 = self
+                            .c
+                            .prepare_cached(
+                                "INSERT INTO work_specs (ns, name, data, meta) \
+                                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                            )?
+                            .query_row(params![ns, name, blob, meta_blob], |r| r.get(0))?;
+                        self.c
+                            .prepare_cached("INSERT INTO spec_counts (spec) VALUES (?1)")?
+                            .execute([id])?;
+                        id
+                    }
+                };
+                Ok(Reply::Spec(SpecRef {
+                    ns: Self::ns_ref(ns, ns_name),
+                    id: oid(id),
+                    name: Arc::from(name),
+                }))
+            }
+            Op::WorkSpec { ns, name } => {
+                let ns = rid(ns)?;
+                let ns_name = self.ns_exists(ns)?;
+                let id: Option<i64> = self
+                    .c
+                    .prepare_cached("SELECT id FROM work_specs WHERE ns = ?1 AND name = ?2")?
+                    .query_row(params![ns, name], |r| r.get(0))
+                    .optional()?;
+                match id {
+                    Some(id) => Ok(Reply::Spec(SpecRef {
+                        ns: Self::ns_ref(ns, ns_name),
+                        id: oid(id),
+                        name: Arc::from(name),
+                    })),
+                    None => Err(Error::NoSuchWorkSpec { name }.into()),
+                }
+            }
+            Op::DestroyWorkSpec { ns, name } => {
+                let ns = rid(ns)?;
+                self.ns_exists(ns)?;
+                let id: Option<i64> = self
+                    .c
+                    .prepare_cached("SELECT id FROM work_specs WHERE ns = ?1 AND name = ?2")?
+                    .query_row(params![ns, name], |r| r.get(0))
+                    .optional()?;
+                match id {
+                    Some(id) => {
+                        self.remove_spec(id)?;
+                        Ok(Reply::Done)
+                    }
+                    None => Err(Error::NoSuchWorkSpec { name }.into()),
+                }
+            }
+            Op::WorkSpecNames { ns } => {
+                let ns = rid(ns)?;
+                self.ns_exists(ns)?;
+                let names = self.specs_of(ns)?.into_iter().map(|(_, n)| n).collect();
+                Ok(Reply::Names(names))
+            }
+            Op::Worker { ns, name } => {
+                let ns = rid(ns)?;
+                let ns_name = self.ns_exists(ns)?;
+                let existing: Option<i64> = self
+                    .c
+                    .prepare_cached("SELECT id FROM workers WHERE ns = ?1 AND name = ?2")?
+                    .query_row(params![ns, name], |r| r.get(0))
+                    .optional()?;
+                let id = match existing {
+                    Some(id) => id,
+                    None => self
+                        .c
+                        .prepare_cached(
+                            "INSERT INTO workers (ns, name, parent, active, mode, data, \
+                             expiration, last_update) VALUES (?1, ?2, NULL, 1, '', ?3, ?4, ?5) \
+                             RETURNING id",
+                        )?
+                        .query_row(
+                            params![
+                                ns,
+                                name,
+                                encode_map(&Map::new())?,
+                                encode_time(add(self.now, rules::DEFAULT_LEASE)),
+                                encode_time(self.now)
+                            ],
+                            |r| r.get(0),
+                        )?,
+                };
+                Ok(Reply::Worker(Some(WorkerRef {
+                    ns: Self::ns_ref(ns, ns_name),
+                    id: oid(id),
+                    name: Arc::from(name),
+                })))
+            }
+            Op::Workers { ns } => {
+                let ns = rid(ns)?;
+                let ns_name = self.ns_exists(ns)?;
+                let nsref = Self::ns_ref(ns, ns_name);
+                let mut stmt = self
+                    .c
+                    .prepare_cached("SELECT id, name FROM workers WHERE ns = ?1 ORDER BY name")?;
+                let rows = stmt.query_map([ns], |r| {
+                    Ok(WorkerRef {
+                        ns: nsref.clone(),
+                        id: oid(r.get(0)?),
+                        name: Arc::from(r.get::<_, String>(1)?),
+                    })
+                })?;
+                Ok(Reply::Workers(rows.collect::<rusqlite::Result<_>>()?))
+            }
+            Op::SummarizeNamespace { ns } => {
+                let ns = rid(ns)?;
+                self.ns_exists(ns)?;
+                Ok(Reply::Summary(self.summarize_ns(ns)?))
+            }
+            // ---- WorkSpec ----
+            Op::SpecData { spec } => {
+                let blob: Option<Vec<u8>> = self
+                    .c
+                    .prepare_cached("SELECT data FROM work_specs WHERE id = ?1")?
+                    .query_row([rid(spec)?], |r| r.get(0))
+                    .optional()?;
+                match blob {
+                    Some(b) => Ok(Reply::Data(decode_map(&b)?)),
+                    None => gone(),
+                }
+            }
+            Op::SetSpecData { spec, data } => {
+                let spec = rid(spec)?;
+                // A dead spec answers Gone before its argument is looked at (§1.4).
+                let old = self.spec_ref(spec)?;
+                let (name, meta) = extract_work_spec_meta(&data)?;
+                if *name != *old.name {
+                    return Err(Error::ChangedName.into());
+                }
+                self.c
+                    .prepare_cached("UPDATE work_specs SET data = ?2, meta = ?3 WHERE id = ?1")?
+                    .execute(params![spec, encode_map(&data)?, encode_meta(&meta)?])?;
+                Ok(Reply::Done)
+            }
+            Op::SpecMeta { spec, with_counts } => {
+                let spec = rid(spec)?;
+                self.spec_exists(spec)?;
+                if with_counts {
+                    self.sweep(spec)?;
+                    Ok(Reply::SpecMeta(self.meta_with_counts(spec)?))
+                } else {
+                    Ok(Reply::SpecMeta(self.spec_meta(spec)?))
+                }
+            }
+            Op::SetSpecMeta { spec, meta } => {
+                let spec = rid(spec)?;
+                let mut stored = self.spec_meta(spec)?;
+                stored.apply_settable(&meta);
+                self.set_spec_meta(spec, &stored)?;
+                Ok(Reply::Done)
+            }
+            Op::AddWorkUnit {
+                spec,
+                name,
+                data,
+                meta,
+            } => {
+                let spec = rid(spec)?;
+                let id = self.put_unit(spec, &name, &data, meta)?;
+                let sref = self.spec_ref(spec)?;
+                Ok(Reply::Unit(UnitRef {
+                    spec: sref,
+                    id: oid(id),
+                    name: Arc::from(name),
+                }))
+            }
+            Op::AddWorkUnits { spec, items } => {
+                let spec = rid(spec)?;
+                self.spec_exists(spec)?;
+                let n = items.len();
+                for AddWorkUnitItem { key, data, meta } in items {
+                    self.put_unit(spec, &key, &data, meta)?;
+                }
+                Ok(Reply::Count(n as u64))
+            }
+            Op::WorkUnit { spec, name } => {
+                let spec = rid(spec)?;
+                self.spec_exists(spec)?;
+                match self.unit_named(spec, &name)? {
+                    Some(u) => {
+                        let sref = self.spec_ref(spec)?;
+                        Ok(Reply::Unit(UnitRef {
+                            spec: sref,
+                            id: oid(u.id),
+                            name: Arc::from(name),
+                        }))
+                    }
+                    None => Err(Error::NoSuchWorkUnit { name }.into()),
+                }
+            }
+            Op::WorkUnits { spec, query } => {
+                let spec = rid(spec)?;
+                let ids = self.select(spec, &query)?;
+                let sref = self.spec_ref(spec)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    out.push(self.unit_ref(&sref, id)?);
+                }
+                Ok(Reply::Units(out))
+            }
+            Op::CountWorkUnitStatus { spec } => {
+                let spec = rid(spec)?;
+                self.spec_exists(spec)?;
+                self.sweep(spec)?;
+                let counts: BTreeMap<WorkUnitStatus, i64> =
+                    self.status_counts(spec)?.into_iter().collect();
+                Ok(Reply::StatusCounts(counts))
+            }
+            Op::SetWorkUnitPriorities {
+                spec,
+                query,
+                priority,
+            } => {
+                self.reprioritize(rid(spec)?, &query, |_| priority)?;
+                Ok(Reply::Done)
+            }
+            Op::AdjustWorkUnitPriorities {
+                spec,
+                query,
+                adjustment,
+            } => {
+                self.reprioritize(rid(spec)?, &query, |p| p + adjustment)?;
+                Ok(Reply::Done)
+            }
+            Op::DeleteWorkUnits { spec, query } => {
+                let spec = rid(spec)?;
+                let ids = self.select(spec, &query)?;
+                let n = ids.len();
+                for id in ids {
+                    if let Some(u) = self.unit(id)? {
+                        self.remove_unit(&u)?;
+                    }
+                }
+                Ok(Reply::Count(n as u64))
+            }
+            Op::SummarizeSpec { spec } => {
+                let spec = rid(spec)?;
+                self.spec_exists(spec)?;
+                Ok(Reply::Summary(self.summarize_spec(spec)?))
+            }
+            // ---- WorkUnit ----
+            Op::UnitData { unit } => {
+                let u = self.unit_at(unit)?;
+                let data = match u.active {
+                    Some(a) if self.attempt_status_of(a)?.is_some() => self.attempt_data(a)?,
+                    _ => self.unit_data(u.id)?,
+                };
+                Ok(Reply::Data(data))
+            }
+            Op::UnitStatus { unit } => {
+                let u = self.unit_at(unit)?;
+                self.sweep(u.spec)?;
+                let u = self.unit_at(unit)?;
+                Ok(Reply::UnitStatus(self.status_of(&u)?))
+            }
+            Op::UnitMeta { unit } => {
+                let u = self.unit_at(unit)?;
+                Ok(Reply::UnitMeta(WorkUnitMeta {
+                    priority: decode_priority(u.prio),
+                    not_before: u.not_before,
+                }))
+            }
+            Op::SetUnitMeta { unit, meta } => {
+                let u = self.unit_at(unit)?;
+                self.requeue(&u, meta.priority, meta.not_before)?;
+                Ok(Reply::Done)
+            }
+            Op::SetUnitPriority { unit, priority } => {
+                let u = self.unit_at(unit)?;
+                let nb = u.not_before;
+                self.requeue(&u, priority, nb)?;
+                Ok(Reply::Done)
+            }
+            Op::ActiveAttempt { unit } => {
+                let u = self.unit_at(unit)?;
+                self.sweep(u.spec)?;
+                let u = self.unit_at(unit)?;
+                let att = match u.active {
+                    Some(a) => self.attempt_ref(a)?,
+                    None => None,
+                };
+                Ok(Reply::Attempt(att))
+            }
+            Op::ClearActiveAttempt { unit } => {
+                let u = self.unit_at(unit)?;
+                self.clear_active(&u)?;
+                Ok(Reply::Done)
+            }
+            Op::UnitAttempts { unit } => {
+                let u = self.unit_at(unit)?;
+                Ok(Reply::Attempts(self.attempt_refs("a.unit = ?1", u.id)?))
+            }
+            Op::NumAttempts { unit } => {
+                let u = self.unit_at(unit)?;
+                Ok(Reply::Count(u64::try_from(u.num_attempts).unwrap_or(0)))
+            }
+            // ---- Attempt ----
+            Op::AttemptStatus { attempt } => {
+                let a = self.attempt_at(attempt)?;
+                self.sweep(a.spec)?;
+                Ok(Reply::AttemptStatus(self.attempt_at(attempt)?.status))
+            }
+            Op::AttemptData { attempt } => {
+                let a = self.attempt_at(attempt)?;
+                Ok(Reply::Data(self.attempt_data(a.id)?))
+            }
+            Op::AttemptStartTime { attempt } => Ok(Reply::Time(self.attempt_at(attempt)?.start)),
+            Op::AttemptEndTime { attempt } => {
+                let a = self.attempt_at(attempt)?;
+                self.sweep(a.spec)?;
+                Ok(Reply::MaybeTime(self.attempt_at(attempt)?.end))
+            }
+            Op::AttemptExpiration { attempt } => {
+                let a = self.attempt_at(attempt)?;
+                self.sweep(a.spec)?;
+                Ok(Reply::Time(self.attempt_at(attempt)?.expiration))
+            }
+            Op::Renew {
+                attempt,
+                extend,
+                data,
+            } => {
+                let a = self.attempt_at(attempt)?;
+                match a.status {
+                    AttemptStatus::Pending | AttemptStatus::Expired => {}
+                    _ => return Err(Error::NotPending.into()),
+                }
+                self.spec_exists(a.spec)?;
+                let active = self.unit(a.unit)?.and_then(|u| u.active) == Some(a.id);
+                if !active {
+                    self.complete(a.id, AttemptStatus::Expired, data)?;
+                    return Err(Error::LostLease.into());
+                }
+                let expiration = add(self.now, extend);
+                let data = data.as_ref().map(encode_map).transpose()?;
+                self.c
+                    .prepare_cached(
+                        "UPDATE attempts SET expiration = ?2, data = COALESCE(?3, data) \
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![a.id, encode_time(expiration), data])?;
+                Ok(Reply::Done)
+            }
+            Op::Expire { attempt, data } => {
+                let a = self.attempt_at(attempt)?;
+                match a.status {
+                    AttemptStatus::Pending => {
+                        self.complete(a.id, AttemptStatus::Expired, data)?;
+                        Ok(Reply::Done)
+                    }
+                    AttemptStatus::Expired => Ok(Reply::Done),
+                    _ => Err(Error::NotPending.into()),
+                }
+            }
+            Op::Finish { attempt, data } => {
+                let a = self.attempt_at(attempt)?;
+                match a.status {
+                    AttemptStatus::Pending | AttemptStatus::Failed => {}
+                    _ => return Err(Error::NotPending.into()),
+                }
+                self.complete(a.id, AttemptStatus::Finished, data)?;
+                self.chain(&a)?;
+                Ok(Reply::Done)
+            }
+            Op::Fail { attempt, data } => {
+                let a = self.attempt_at(attempt)?;
+                match a.status {
+                    AttemptStatus::Pending => {
+                        self.complete(a.id, AttemptStatus::Failed, data)?;
+                        Ok(Reply::Done)
+                    }
+                    _ => Err(Error::NotPending.into()),
+                }
+            }
+            Op::Retry {
+                attempt,
+                data,
+                delay,
+            } => {
+                let a = self.attempt_at(attempt)?;
+                if a.status != AttemptStatus::Pending {
+                    return Err(Error::NotPending.into());
+                }
+                self.spec_exists(a.spec)?;
+                self.c
+                    .prepare_cached(
+                        "UPDATE work_units SET not_before = ?3 WHERE id = ?1 AND active = ?2",
+                    )?
+                    .execute(params![a.unit, a.id, encode_time(add(self.now, delay))])?;
+                self.complete(a.id, AttemptStatus::Retryable, data)?;
+                Ok(Reply::Done)
+            }
+            // ---- Worker ----
+            Op::WorkerParent { worker } => {
+                let worker = rid(worker)?;
+                let parent: Option<Option<i64>> = self
+                    .c
+                    .prepare_cached("SELECT parent FROM workers WHERE id = ?1")?
+                    .query_row([worker], |r| r.get(0))
+                    .optional()?;
+                let Some(parent) = parent else {
+                    return gone();
+                };
+                let parent = match parent {
+                    Some(p) => self.worker_ref(p)?,
+                    None => None,
+                };
+                Ok(Reply::Worker(parent))
+            }
+            Op::SetParent { worker, parent } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                let parent = match parent {
+                    Some(p) => {
+                        let p = rid(p)?;
+                        self.worker_exists(p)?;
+                        Some(p)
+                    }
+                    None => None,
+                };
+                self.c
+                    .prepare_cached("UPDATE workers SET parent = ?2 WHERE id = ?1")?
+                    .execute(params![worker, parent])?;
+                Ok(Reply::Done)
+            }
+            Op::Children { worker } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                let mut stmt = self.c.prepare_cached(
+                    "SELECT w.id, w.name, n.id, n.name FROM workers w \
+                     JOIN namespaces n ON n.id = w.ns WHERE w.parent = ?1 ORDER BY w.name",
+                )?;
+                let rows = stmt.query_map([worker], |r| {
+                    Ok(WorkerRef {
+                        id: oid(r.get(0)?),
+                        name: Arc::from(r.get::<_, String>(1)?),
+                        ns: Self::ns_ref(r.get(2)?, r.get(3)?),
+                    })
+                })?;
+                Ok(Reply::Workers(rows.collect::<rusqlite::Result<_>>()?))
+            }
+            Op::WorkerActive { worker } => {
+                let active: Option<bool> = self
+                    .c
+                    .prepare_cached("SELECT active FROM workers WHERE id = ?1")?
+                    .query_row([rid(worker)?], |r| r.get(0))
+                    .optional()?;
+                active.map(Reply::Bool).map_or_else(gone, Ok)
+            }
+            Op::Deactivate { worker } => {
+                let n = self
+                    .c
+                    .prepare_cached("UPDATE workers SET active = 0 WHERE id = ?1")?
+                    .execute([rid(worker)?])?;
+                if n == 0 {
+                    return gone();
+                }
+                Ok(Reply::Done)
+            }
+            Op::WorkerMode { worker } => {
+                let mode: Option<String> = self
+                    .c
+                    .prepare_cached("SELECT mode FROM workers WHERE id = ?1")?
+                    .query_row([rid(worker)?], |r| r.get(0))
+                    .optional()?;
+                mode.map(Reply::Text).map_or_else(gone, Ok)
+            }
+            Op::WorkerData { worker } => {
+                let data: Option<Vec<u8>> = self
+                    .c
+                    .prepare_cached("SELECT data FROM workers WHERE id = ?1")?
+                    .query_row([rid(worker)?], |r| r.get(0))
+                    .optional()?;
+                match data {
+                    Some(b) => Ok(Reply::Data(decode_map(&b)?)),
+                    None => gone(),
+                }
+            }
+            Op::WorkerExpiration { worker } => self.worker_time(worker, "expiration"),
+            Op::WorkerLastUpdate { worker } => self.worker_time(worker, "last_update"),
+            Op::UpdateWorker {
+                worker,
+                data,
+                now,
+                expiration,
+                mode,
+            } => {
+                let n = self
+                    .c
+                    .prepare_cached(
+                        "UPDATE workers SET active = 1, data = ?2, last_update = ?3, \
+                         expiration = ?4, mode = ?5 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        rid(worker)?,
+                        encode_map(&data)?,
+                        encode_time(now),
+                        encode_time(expiration),
+                        mode
+                    ])?;
+                if n == 0 {
+                    return gone();
+                }
+                Ok(Reply::Done)
+            }
+            Op::RequestAttempts { worker, request } => {
+                let worker = rid(worker)?;
+                Ok(Reply::Attempts(self.request(worker, &request)?))
+            }
+            Op::MakeAttempt {
+                worker,
+                unit,
+                lifetime,
+            } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                // As the memory engine: only exactly zero means the default
+                // lease; a negative lifetime gives an expiration in the past.
+                let lifetime = if lifetime.is_zero() {
+                    rules::DEFAULT_LEASE
+                } else {
+                    lifetime
+                };
+                let u = self.unit_at(unit)?;
+                let (id, _) = self.start_attempt(&u, worker, lifetime)?;
+                match self.attempt_ref(id)? {
+                    Some(r) => Ok(Reply::Attempt(Some(r))),
+                    None => gone(),
+                }
+            }
+            Op::ActiveAttempts { worker } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                Ok(Reply::Attempts(self.attempt_refs(
+                    &format!("a.worker = ?1 AND a.status = {PENDING}"),
+                    worker,
+                )?))
+            }
+            Op::AllAttempts { worker } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                Ok(Reply::Attempts(self.attempt_refs("a.worker = ?1", worker)?))
+            }
+            Op::ChildAttempts { worker } => {
+                let worker = rid(worker)?;
+                self.worker_exists(worker)?;
+                let children: Vec<i64> = {
+                    let mut stmt = self
+                        .c
+                        .prepare_cached("SELECT id FROM workers WHERE parent = ?1 ORDER BY name")?;
+                    let rows = stmt.query_map([worker], |r| r.get(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let mut out = Vec::new();
+                for child in children {
+                    out.extend(
+                        self.attempt_refs(
+                            &format!("a.worker = ?1 AND a.status = {PENDING}"),
+                            child,
+                        )?,
+                    );
+                }
+                Ok(Reply::Attempts(out))
+            }
+        }
+    }
+
+    fn worker_time(&self, worker: Id, column: &str) -> R<Reply> {
+        let sql = match column {
+            "expiration" => "SELECT expiration FROM workers WHERE id = ?1",
+            _ => "SELECT last_update FROM workers WHERE id = ?1",
+        };
+        let t: Option<Vec<u8>> = self
+            .c
+            .prepare_cached(sql)?
+            .query_row([rid(worker)?], |r| r.get(0))
+            .optional()?;
+        match t {
+            Some(b) => Ok(Reply::Time(decode_time(&b)?)),
+            None => gone(),
+        }
+    }
+
+    fn reprioritize(&mut self, spec: i64, q: &WorkUnitQuery, f: impl Fn(f64) -> f64) -> R<()> {
+        let ids = self.select(spec, q)?;
+        for id in ids {
+            if let Some(u) = self.unit(id)? {
+                let nb = u.not_before;
+                self.requeue(&u, f(decode_priority(u.prio)), nb)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The request algorithm's claims on one spec, inside the transaction.
+struct SqlClaims<'t, 'a> {
+    tx: &'t mut Tx<'a>,
+    spec: i64,
+    worker: i64,
+    /// A store failure, kept whole (its SQLite code decides between
+    /// `Storage` and `Unavailable`) while `rules` sees a stand-in error.
+    failure: Option<DbError>,
+}
+
+impl SqlClaims<'_, '_> {
+    fn keep<T>(&mut self, r: R<T>) -> coordinate::Result<T> {
+        r.map_err(|e| match e {
+            DbError::Api(e) => e,
+            other => {
+                self.failure = Some(other);
+                Error::Storage {
+                    reason: "store failure".into(),
+                }
+            }
+        })
+    }
+}
+
+impl Claims for SqlClaims<'_, '_> {
+    type Attempt = i64;
+
+    fn start_next(
+        &mut self,
+        lifetime: TimeDelta,
+        _now: Time,
+    ) -> coordinate::Result<Option<(i64, u64)>> {
+        let (spec, worker) = (self.spec, self.worker);
+        let tx = &mut *self.tx;
+        let r = (|| {
+            let next: Option<i64> =
+                tx.c.prepare_cached(
+                    "SELECT id FROM work_units WHERE spec = ?1 AND queue = 0 \
+                     ORDER BY prio DESC, name LIMIT 1",
+                )?
+                .query_row([spec], |r| r.get(0))
+                .optional()?;
+            let Some(unit) = next else {
+                return Ok(None);
+            };
+            tx.adjust(spec, |c| c.available -= 1)?;
+            tx.attach(spec, unit, worker, lifetime).map(Some)
+        })();
+        self.keep(r)
+    }
+
+    fn start_continuous(
+        &mut self,
+        name: &str,
+        next: Time,
+        lifetime: TimeDelta,
+        _now: Time,
+    ) -> coordinate::Result<(i64, u64)> {
+        let (spec, worker) = (self.spec, self.worker);
+        let tx = &mut *self.tx;
+        let r = (|| {
+            let id = match tx.unit_named(spec, name)? {
+                Some(u) => u.id,
+                None => tx.put_unit(spec, name, &Map::new(), WorkUnitMeta::default())?,
+            };
+            let mut meta = tx.spec_meta(spec)?;
+            meta.next_continuous = Some(next);
+            tx.set_spec_meta(spec, &meta)?;
+            let Some(u) = tx.unit(id)? else {
+                return gone();
+            };
+            tx.start_attempt(&u, worker, lifetime)
+        })();
+        self.keep(r)
+    }
+
+    fn fail(&mut self, attempt: &i64, data: Map, _now: Time) -> coordinate::Result<()> {
+        let r = self
+            .tx
+            .complete(*attempt, AttemptStatus::Failed, Some(data));
+        self.keep(r)
+    }
+}
