@@ -987,9 +987,13 @@ impl<'a> Tx<'a> {
             let meta = self.meta_with_counts(id)?;
             metas.push((id, name, meta));
         }
+        // Every spec was swept (as the memory engine does); the scheduler
+        // sees the ones the request admits.
         let chosen = rules::choose_spec(
-            metas.iter().map(|(_, n, m)| (n.as_str(), m)),
-            req,
+            metas
+                .iter()
+                .filter(|(_, n, m)| rules::request_admits(req, n, m))
+                .map(|(_, n, m)| (n.as_str(), m)),
             self.now,
             &mut *self.rng,
         )
