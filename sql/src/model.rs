@@ -1619,13 +1619,7 @@ impl<'a> Tx<'a> {
             } => {
                 let worker = rid(worker)?;
                 self.worker_exists(worker)?;
-                // As the memory engine: only exactly zero means the default
-                // lease; a negative lifetime gives an expiration in the past.
-                let lifetime = if lifetime.is_zero() {
-                    rules::DEFAULT_LEASE
-                } else {
-                    lifetime
-                };
+                let lifetime = rules::lease(lifetime);
                 let u = self.unit_at(unit)?;
                 let (id, _) = self.start_attempt(&u, worker, lifetime)?;
                 match self.attempt_ref(id)? {

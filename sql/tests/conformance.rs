@@ -23,7 +23,9 @@ fn main() {
             seed: Some(seed),
             ..Default::default()
         };
-        Ok(Coordinate::from_backend(Arc::new(SqliteBackend::open(&url, &options)?)))
+        Ok(Coordinate::from_backend(Arc::new(SqliteBackend::open(
+            &url, &options,
+        )?)))
     });
     // `corpus::main` exits the process; the directory goes with it.
     std::mem::forget(dir);
