@@ -145,7 +145,20 @@ fn hold(url: &str, spec: &str, n: i64, lease_ms: i64) -> Result<(), String> {
 
 fn fill(url: &str) -> Result<(), String> {
     let b = SqliteBackend::open(url, &Default::default()).map_err(|e| format!("open: {e}"))?;
-    let (spec, _) = setup(&b, "s")?;
+    let ns = match call(
+        &b,
+        Op::Namespace {
+            name: "drill".into(),
+        },
+    )? {
+        Reply::Namespace(n) => n.id,
+        r => return Err(format!("unexpected {r:?}")),
+    };
+    let data: Map = [("name".to_owned(), Value::from("s"))].into();
+    let spec = match call(&b, Op::SetWorkSpec { ns, data })? {
+        Reply::Spec(s) => s.id,
+        r => return Err(format!("unexpected {r:?}")),
+    };
     let blob: Map = [("blob".to_owned(), Value::Bytes(vec![7u8; 65_536]))].into();
     for i in 0u64.. {
         let op = Op::AddWorkUnit {
