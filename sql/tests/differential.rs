@@ -86,7 +86,7 @@ fn random_step(rng: &mut StdRng) -> Step {
                 .map(|i| format!("m{i}"))
                 .collect(),
         ),
-        3 | 4 | 5 => Step::Request(
+        3..=5 => Step::Request(
             rng.random_range(0..2),
             rng.random_range(0..4),
             rng.random_range(0..3),
@@ -260,11 +260,7 @@ fn learn(ids: &mut Ids, r: &Result<Reply, coordinate::Error>) {
                 learn(ids, &Ok(Reply::Unit(a.unit.clone())));
             }
         }
-        Ok(Reply::Attempt(Some(a))) => {
-            if !ids.attempts.contains(&a.id) {
-                ids.attempts.push(a.id);
-            }
-        }
+        Ok(Reply::Attempt(Some(a))) if !ids.attempts.contains(&a.id) => ids.attempts.push(a.id),
         Ok(Reply::Unit(u)) => {
             let spec = ids.specs.iter().position(|&s| s == u.spec.id).unwrap_or(0);
             if !ids.units.iter().any(|x| x.2 == u.key()) {
