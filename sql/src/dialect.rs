@@ -102,7 +102,6 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_expiring ON attempts (spec, expiration) WHERE expiring = 1;
 CREATE INDEX attempts_unit ON attempts (unit);
-CREATE INDEX attempts_spec ON attempts (spec);
 CREATE INDEX attempts_worker ON attempts (worker);
 CREATE INDEX attempts_worker_pending ON attempts (worker) WHERE status = 0;
 ";

@@ -634,6 +634,13 @@ impl<'a> Tx<'a> {
         let Some(att) = self.attempt(id)? else {
             return Ok(());
         };
+        self.complete_att(&att, status, data).map(|_| ())
+    }
+
+    /// `complete` of an attempt already read; returns whether the attempt
+    /// is (still) its unit's active attempt.
+    fn complete_att(&mut self, att: &Att, status: AttemptStatus, data: Option<Map>) -> R<bool> {
+        let id = att.id;
         let data = data.as_ref().map(encode_map).transpose()?;
         self.c
             .prepare_cached(
@@ -642,17 +649,21 @@ impl<'a> Tx<'a> {
             )?
             .execute(params![id, status.code(), encode_time(self.now), data])?;
         let Some(unit) = self.unit(att.unit)? else {
-            return Ok(());
+            return Ok(false);
         };
         if unit.active != Some(id) {
-            return Ok(());
+            return Ok(false);
         }
         self.count_status(att.spec, att.status, -1)?;
         match status {
             AttemptStatus::Expired | AttemptStatus::Retryable => {
-                self.enqueue(unit.spec, unit.id, unit.not_before)
+                self.enqueue(unit.spec, unit.id, unit.not_before)?;
+                Ok(false)
             }
-            _ => self.count_status(att.spec, status, 1),
+            _ => {
+                self.count_status(att.spec, status, 1)?;
+                Ok(true)
+            }
         }
     }
 
@@ -765,7 +776,9 @@ impl<'a> Tx<'a> {
 
     fn remove_spec(&mut self, spec: i64) -> R<()> {
         for sql in [
-            "DELETE FROM attempts WHERE spec = ?1",
+            // Through the units (attempts_unit): an index on attempts.spec
+            // would cost every request a page write for this rare call.
+            "DELETE FROM attempts WHERE unit IN (SELECT id FROM work_units WHERE spec = ?1)",
             "DELETE FROM work_units WHERE spec = ?1",
             "DELETE FROM spec_counts WHERE spec = ?1",
             "DELETE FROM work_specs WHERE id = ?1",
@@ -936,15 +949,9 @@ impl<'a> Tx<'a> {
         Ok(out)
     }
 
-    /// Adds the finished attempt's `output` to its spec's `then` spec, if
-    /// the attempt is still its unit's active attempt.
+    /// Adds the finished attempt's `output` to its spec's `then` spec (the
+    /// caller checked that the attempt is still its unit's active attempt).
     fn chain(&mut self, att: &Att) -> R<()> {
-        let Some(unit) = self.unit(att.unit)? else {
-            return Ok(());
-        };
-        if unit.active != Some(att.id) {
-            return Ok(());
-        }
         let meta = self.spec_meta(att.spec)?;
         if meta.next_work_spec_name.is_empty() {
             return Ok(()); // no `then`: the data need not be read
@@ -1011,17 +1018,30 @@ impl<'a> Tx<'a> {
             worker,
             failure: None,
         };
-        let ids = match rules::request_attempts(&mut claims, &meta, req, now) {
-            Ok(ids) => ids,
+        let claimed = match rules::request_attempts(&mut claims, &meta, req, now) {
+            Ok(claimed) => claimed,
             Err(e) => return Err(claims.failure.take().unwrap_or(DbError::Api(e))),
         };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(r) = self.attempt_ref(id)? {
-                out.push(r);
-            }
+        if claimed.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One spec and one worker: name them once, not per attempt.
+        let sref = self.spec_ref(spec)?;
+        let Some(wref) = self.worker_ref(worker)? else {
+            return gone();
+        };
+        Ok(claimed
+            .into_iter()
+            .map(|c| AttemptRef {
+                id: oid(c.id),
+                unit: UnitRef {
+                    spec: sref.clone(),
+                    id: oid(c.unit),
+                    name: Arc::from(c.name),
+                },
+                worker: wref.clone(),
+            })
+            .collect())
     }
 
     /// Runs one operation.
@@ -1463,8 +1483,9 @@ impl<'a> Tx<'a> {
                     AttemptStatus::Pending | AttemptStatus::Failed => {}
                     _ => return Err(Error::NotPending.into()),
                 }
-                self.complete(a.id, AttemptStatus::Finished, data)?;
-                self.chain(&a)?;
+                if self.complete_att(&a, AttemptStatus::Finished, data)? {
+                    self.chain(&a)?; // only an attempt still active chains
+                }
                 Ok(Reply::Done)
             }
             Op::Fail { attempt, data } => {
@@ -1716,29 +1737,37 @@ impl SqlClaims<'_, '_> {
     }
 }
 
+/// An attempt a request started: its id and its unit's id and name.
+struct Claimed {
+    id: i64,
+    unit: i64,
+    name: String,
+}
+
 impl Claims for SqlClaims<'_, '_> {
-    type Attempt = i64;
+    type Attempt = Claimed;
 
     fn start_next(
         &mut self,
         lifetime: TimeDelta,
         _now: Time,
-    ) -> coordinate::Result<Option<(i64, u64)>> {
+    ) -> coordinate::Result<Option<(Claimed, u64)>> {
         let (spec, worker) = (self.spec, self.worker);
         let tx = &mut *self.tx;
         let r = (|| {
-            let next: Option<i64> =
+            let next: Option<(i64, String)> =
                 tx.c.prepare_cached(
-                    "SELECT id FROM work_units WHERE spec = ?1 AND queue = 0 \
+                    "SELECT id, name FROM work_units WHERE spec = ?1 AND queue = 0 \
                      ORDER BY prio DESC, name LIMIT 1",
                 )?
-                .query_row([spec], |r| r.get(0))
+                .query_row([spec], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let Some(unit) = next else {
+            let Some((unit, name)) = next else {
                 return Ok(None);
             };
             tx.adjust(spec, |c| c.available -= 1)?;
-            tx.attach(spec, unit, worker, lifetime).map(Some)
+            let (id, n) = tx.attach(spec, unit, worker, lifetime)?;
+            Ok(Some((Claimed { id, unit, name }, n)))
         })();
         self.keep(r)
     }
@@ -1749,7 +1778,7 @@ impl Claims for SqlClaims<'_, '_> {
         next: Time,
         lifetime: TimeDelta,
         _now: Time,
-    ) -> coordinate::Result<(i64, u64)> {
+    ) -> coordinate::Result<(Claimed, u64)> {
         let (spec, worker) = (self.spec, self.worker);
         let tx = &mut *self.tx;
         let r = (|| {
@@ -1763,15 +1792,21 @@ impl Claims for SqlClaims<'_, '_> {
             let Some(u) = tx.unit(id)? else {
                 return gone();
             };
-            tx.start_attempt(&u, worker, lifetime)
+            let (att, n) = tx.start_attempt(&u, worker, lifetime)?;
+            let claimed = Claimed {
+                id: att,
+                unit: id,
+                name: name.to_owned(),
+            };
+            Ok((claimed, n))
         })();
         self.keep(r)
     }
 
-    fn fail(&mut self, attempt: &i64, data: Map, _now: Time) -> coordinate::Result<()> {
+    fn fail(&mut self, attempt: &Claimed, data: Map, _now: Time) -> coordinate::Result<()> {
         let r = self
             .tx
-            .complete(*attempt, AttemptStatus::Failed, Some(data));
+            .complete(attempt.id, AttemptStatus::Failed, Some(data));
         self.keep(r)
     }
 }
