@@ -106,9 +106,8 @@ CREATE INDEX attempts_worker ON attempts (worker);
 CREATE INDEX attempts_worker_pending ON attempts (worker) WHERE status = 0;
 ";
 
-/// Connection settings run on every open, before anything else (the busy
-/// timeout must hold before the first read of a file another process
-/// may be writing).
+/// How long a call waits for another process's write transaction, in ms:
+/// `ConnectOptions::timeout`, or 30 s.
 pub fn busy_timeout_ms(timeout: Option<std::time::Duration>) -> u64 {
     timeout.map_or(30_000, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
 }
