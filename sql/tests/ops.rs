@@ -720,3 +720,29 @@ fn queries_page_and_filter_by_status() {
     .unwrap();
     assert_eq!(t.names(w.id, 1), vec!["d"]);
 }
+
+#[test]
+fn connect_opens_sqlite_urls_and_plain_paths_after_install() {
+    coordinate_sql::install();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("via-connect.db");
+    let url = format!("sqlite://{}?synchronous=full", path.display());
+    let coord = coordinate::Coordinate::connect(&url, ConnectOptions::default()).unwrap();
+    let ns = coord.namespace("n").unwrap();
+    let spec = ns.set_work_spec(spec_data("s")).unwrap();
+    spec.add_work_unit("u", Map::new(), WorkUnitMeta::default())
+        .unwrap();
+    coord.close().unwrap();
+    // The same file by plain path sees the unit.
+    let again =
+        coordinate::Coordinate::connect(path.to_str().unwrap(), ConnectOptions::default()).unwrap();
+    let spec = again.namespace("n").unwrap().work_spec("s").unwrap();
+    assert_eq!(
+        spec.work_unit("u").unwrap().status().unwrap(),
+        WorkUnitStatus::Available
+    );
+    assert!(matches!(
+        coordinate::Coordinate::connect("sqlite://host/x.db", ConnectOptions::default()),
+        Err(Error::BadUrl { .. })
+    ));
+}
