@@ -1262,9 +1262,9 @@ impl<'a> Tx<'a> {
                 self.spec_exists(spec)?;
                 if with_counts {
                     self.sweep(spec)?;
-                    Ok(Reply::SpecMeta(self.meta_with_counts(spec)?))
+                    Ok(Reply::SpecMeta(Box::new(self.meta_with_counts(spec)?)))
                 } else {
-                    Ok(Reply::SpecMeta(self.spec_meta(spec)?))
+                    Ok(Reply::SpecMeta(Box::new(self.spec_meta(spec)?)))
                 }
             }
             Op::SetSpecMeta { spec, meta } => {
@@ -1404,7 +1404,7 @@ impl<'a> Tx<'a> {
                     Some(a) => self.attempt_ref(a)?,
                     None => None,
                 };
-                Ok(Reply::Attempt(att))
+                Ok(Reply::Attempt(att.map(Box::new)))
             }
             Op::ClearActiveAttempt { unit } => {
                 let u = self.unit_at(unit)?;
@@ -1644,7 +1644,7 @@ impl<'a> Tx<'a> {
                 let u = self.unit_at(unit)?;
                 let (id, _) = self.start_attempt(&u, worker, lifetime)?;
                 match self.attempt_ref(id)? {
-                    Some(r) => Ok(Reply::Attempt(Some(r))),
+                    Some(r) => Ok(Reply::Attempt(Some(Box::new(r)))),
                     None => gone(),
                 }
             }

@@ -211,12 +211,12 @@ fn op_for(step: &Step, ids: &Ids) -> Option<Op> {
         },
         Step::Pause(s, paused) => Op::SetSpecMeta {
             spec: ids.specs[s],
-            meta: WorkSpecMeta {
+            meta: Box::new(WorkSpecMeta {
                 paused,
                 weight: 1 + s as i64,
                 max_retries: 3,
                 ..Default::default()
-            },
+            }),
         },
         Step::Summarize => Op::Summarize,
         Step::WorkerLists(w) => Op::AllAttempts {

@@ -131,7 +131,7 @@ impl T {
             })
             .unwrap()
         {
-            Reply::SpecMeta(m) => m,
+            Reply::SpecMeta(m) => *m,
             r => panic!("{r:?}"),
         }
     }
