@@ -6,7 +6,7 @@ use std::sync::Arc;
 use coordinate::{Coordinate, Namespace, WorkSpec, WorkUnit};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::clock::PyMockClock;
 use crate::convert::{from_map, from_unit_status, to_map, to_opt_map};

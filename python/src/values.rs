@@ -11,9 +11,10 @@ use coordinate::{
     AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, FieldValue, Kind, Record, SummaryRecord,
     WorkSpecData, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyList, PyString, PyTuple};
+use pyo3::PyClass;
 
 use crate::convert::{
     from_duration, from_map, from_opt_instant, from_unit_status, to_duration, to_instant, to_map,
@@ -337,6 +338,12 @@ record_class!(
     positional = true,
     {}
 );
+
+impl From<&PyWorkUnitMeta> for WorkUnitMeta {
+    fn from(m: &PyWorkUnitMeta) -> Self {
+        m.inner
+    }
+}
 
 record_class!(
     PyWorkUnitQuery,

@@ -21,7 +21,9 @@ __all__ = [
     "WorkUnitMeta",
     "WorkUnitQuery",
     "Worker",
+    "ERROR_CODES",
     "extract_add_work_unit_item",
+    "parse_add_work_unit",
     "extract_work_spec_meta",
     "extract_work_unit_output",
     "limit_metas_to_names",
@@ -48,7 +50,14 @@ _AddItem = Union[
     tuple[str, Optional[_Data]],
     tuple[str, Optional[_Data], Optional["WorkUnitMeta"]],
     Sequence[Any],
+    dict[str, Any],
 ]
+
+#: The core's error codes, in declaration order (``coordinate::ERROR_CODES``).
+ERROR_CODES: list[str]
+
+def parse_add_work_unit(obj: _AddItem, now: datetime) -> AddWorkUnitItem: ...
+def _record_fields(record: str) -> list[tuple[str, str]]: ...
 
 @final
 class MockClock:

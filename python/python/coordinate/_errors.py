@@ -26,6 +26,11 @@ __all__ = [
     "BadPriorityError",
     "BadWorkUnitItemError",
     "InvalidStatusError",
+    "UnavailableError",
+    "StorageError",
+    "UnauthorizedError",
+    "BadUrlError",
+    "OutOfRangeError",
 ]
 
 
@@ -149,3 +154,34 @@ class InvalidStatusError(CoordinateError, ValueError):
     """A status text or code that names no status."""
 
     code = "InvalidStatus"
+
+
+class UnavailableError(CoordinateError):
+    """The store cannot be reached (a server down, a database locked)."""
+
+    code = "Unavailable"
+
+
+class StorageError(CoordinateError):
+    """The store failed or holds something it cannot read."""
+
+    code = "Storage"
+
+
+class UnauthorizedError(CoordinateError):
+    """The server wants a token and none or a wrong one was sent."""
+
+    code = "Unauthorized"
+
+
+class BadUrlError(CoordinateError, ValueError):
+    """``connect`` got a URL it cannot use."""
+
+    code = "BadUrl"
+
+
+class OutOfRangeError(CoordinateError, ValueError):
+    """A duration or instant outside its valid range (|d| <= 10**9 s; years
+    1 to 9999), or NaN; the message names the argument."""
+
+    code = "OutOfRange"
