@@ -1,7 +1,8 @@
 """Type stubs of the native module ``coordinate._coordinate``."""
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional, Sequence, Union, final
+from inspect import Signature
+from typing import Any, ClassVar, Iterable, Optional, Sequence, Union, final
 
 from ._status import AttemptStatus, WorkUnitStatus
 
@@ -33,6 +34,7 @@ __all__ = [
     "_work_unit_status_code",
     "_attempt_status_text",
     "_attempt_status_code",
+    "_record_fields",
 ]
 
 #: A data map: string keys, values of None, bool, int, float, str, bytes,
@@ -220,6 +222,8 @@ class Worker:
 
 @final
 class WorkSpecMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: int
     weight: int
     paused: bool
@@ -267,6 +271,8 @@ class WorkSpecMeta:
 
 @final
 class WorkUnitMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: float
     def __new__(cls, priority: float = 0.0, not_before: datetime | None = None) -> WorkUnitMeta: ...
     @property
@@ -278,6 +284,8 @@ class WorkUnitMeta:
 
 @final
 class WorkUnitQuery:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     previous_name: str
     limit: int
     def __new__(
@@ -300,6 +308,8 @@ class WorkUnitQuery:
 
 @final
 class AttemptRequest:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     number_of_work_units: int
     available_gb: float
     def __new__(
@@ -327,6 +337,8 @@ class AttemptRequest:
 
 @final
 class AddWorkUnitMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: float
     delay: float
     def __new__(cls, priority: float = 0.0, delay: float = 0.0) -> AddWorkUnitMeta: ...
@@ -336,6 +348,8 @@ class AddWorkUnitMeta:
 
 @final
 class AddWorkUnitItem:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     key: str
     def __new__(
         cls, key: str = "", data: _Data | None = None, meta: WorkUnitMeta | None = None
@@ -353,6 +367,8 @@ class AddWorkUnitItem:
 
 @final
 class SummaryRecord:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     def __new__(
         cls, namespace: str, work_spec: str, status: _UnitStatusLike, count: int
     ) -> SummaryRecord: ...
@@ -373,6 +389,8 @@ class SummaryRecord:
 
 @final
 class WorkSpecData:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     name: str
     disabled: bool
     continuous: bool

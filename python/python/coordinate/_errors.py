@@ -180,8 +180,9 @@ class BadUrlError(CoordinateError, ValueError):
     code = "BadUrl"
 
 
-class OutOfRangeError(CoordinateError, ValueError):
+class OutOfRangeError(CoordinateError, ValueError, OverflowError):
     """A duration or instant outside its valid range (|d| <= 10**9 s; years
-    1 to 9999), or NaN; the message names the argument."""
+    1 to 9999), or NaN; the message names the argument. Also a
+    ``ValueError`` and an ``OverflowError``."""
 
     code = "OutOfRange"
