@@ -219,10 +219,18 @@ fn add_getters<T: PyRecord>(m: &Bound<'_, PyModule>) -> PyResult<()> {
         })?;
         let kw = PyDict::new(py);
         if !T::REQUIRED {
-            kw.set_item(
-                "default",
-                field_to_py(py, (f.get)(&<T::Core as Record>::blank()))?,
-            )?;
+            // Kinds whose blank value is "nothing" take None, as in the stubs.
+            let default = match f.kind {
+                Kind::Duration
+                | Kind::Instant
+                | Kind::Strings
+                | Kind::OptStrings
+                | Kind::OptStatuses
+                | Kind::Data
+                | Kind::UnitMeta => py.None().into_bound(py),
+                _ => field_to_py(py, (f.get)(&<T::Core as Record>::blank()))?,
+            };
+            kw.set_item("default", default)?;
         }
         params.push(parameter.call((f.name, kind), Some(&kw))?);
     }

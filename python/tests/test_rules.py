@@ -57,11 +57,11 @@ def test_record_attributes_come_from_the_core_table() -> None:
     meta.weight = 7
     assert meta == c.WorkSpecMeta(priority=3, weight=7, interval=timedelta(seconds=1.5))
     assert repr(c.WorkUnitMeta(2.0)) == "WorkUnitMeta(priority=2.0, not_before=None)"
-    with pytest.raises(TypeError, match="unexpected keyword argument 'priorty'"):
+    with pytest.raises(TypeError, match='unexpected keyword argument "priorty"'):
         c.WorkSpecMeta(priorty=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="keyword arguments only"):
         c.WorkSpecMeta(1)  # type: ignore[misc]
-    with pytest.raises(TypeError, match="missing required argument 'count'"):
+    with pytest.raises(TypeError, match='missing required argument "count"'):
         c.SummaryRecord("ns", "s", "available")  # type: ignore[call-arg]
     record = c.SummaryRecord("ns", "s", "available", 2)
     assert record.status is c.WorkUnitStatus.AVAILABLE and record.count == 2
@@ -115,10 +115,10 @@ def test_grammar_errors_name_the_item(env: tuple[c.MockClock, c.WorkSpec, c.Work
 
 
 def test_parse_add_work_unit_is_the_flow_grammar() -> None:
-    item = c.parse_add_work_unit({"name": "u", "data": {"p": 1}, "priority": 2, "delay": 1.5}, T0)
+    item = _coordinate.parse_add_work_unit({"name": "u", "data": {"p": 1}, "priority": 2, "delay": 1.5}, T0)
     assert item == c.AddWorkUnitItem("u", {"p": 1}, c.WorkUnitMeta(2.0, T0 + timedelta(seconds=1.5)))
     with pytest.raises(c.BadWorkUnitItemError, match="no name"):
-        c.parse_add_work_unit({"data": {}}, T0)
+        _coordinate.parse_add_work_unit({"data": {}}, T0)
 
 
 # ------------------------------------------------------ durations, instants

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    describe, from_i64, from_instant, from_map, opt_map, to_duration, to_f64, to_instant, to_map,
+    describe, from_i64, from_instant, from_map, opt_map, to_duration, to_instant, to_map,
     to_priority, to_seed, to_string, Options,
 };
 use crate::errors::{to_js, type_error};
