@@ -76,6 +76,15 @@ pub enum Error {
         /// The URL, and what is wrong with it.
         url: String,
     },
+    /// A duration or instant outside its valid range, or NaN: `what` names
+    /// the argument or field, `reason` says what was wrong
+    /// (docs/semantics.md §2.3).
+    OutOfRange {
+        /// The argument or field.
+        what: String,
+        /// What was wrong with it.
+        reason: String,
+    },
 }
 
 /// Every error code, in declaration order: the Rust variant names, which
@@ -101,6 +110,7 @@ pub const ERROR_CODES: &[&str] = &[
     "Storage",
     "Unauthorized",
     "BadUrl",
+    "OutOfRange",
 ];
 
 impl Error {
@@ -127,6 +137,7 @@ impl Error {
             Error::Storage { .. } => "Storage",
             Error::Unauthorized => "Unauthorized",
             Error::BadUrl { .. } => "BadUrl",
+            Error::OutOfRange { .. } => "OutOfRange",
         }
     }
 
@@ -168,6 +179,7 @@ impl fmt::Display for Error {
             Error::Storage { reason } => write!(f, "storage error: {reason}"),
             Error::Unauthorized => f.write_str("unauthorized: a valid token is required"),
             Error::BadUrl { url } => write!(f, "bad store URL: {url}"),
+            Error::OutOfRange { what, reason } => write!(f, "{what}: {reason}"),
         }
     }
 }
@@ -219,6 +231,10 @@ mod tests {
             Error::Storage { reason: "x".into() },
             Error::Unauthorized,
             Error::BadUrl { url: "x".into() },
+            Error::OutOfRange {
+                what: "x".into(),
+                reason: "y".into(),
+            },
         ];
         let codes: Vec<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes, ERROR_CODES);

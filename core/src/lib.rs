@@ -46,6 +46,7 @@ mod error;
 mod extract;
 mod memory;
 mod meta;
+pub mod records;
 pub mod rules;
 mod scheduler;
 mod status;
@@ -56,16 +57,22 @@ mod worker;
 
 pub use attempt::Attempt;
 pub use backend::Backend;
-pub use clock::{seconds, Clock, MockClock, SystemClock};
+pub use clock::{
+    check_duration, check_instant, check_opt_instant, max_instant, min_instant, seconds,
+    try_millis, try_seconds, Clock, MockClock, SystemClock, MAX_DURATION, MAX_DURATION_SECS,
+};
 pub use connect::{register_scheme, scheme_of, ConnectOptions, Opener};
 pub use coordinate::{after_fork_in_child, map, Coordinate, Namespace};
 pub use error::{Error, Result, ERROR_CODES};
-pub use extract::{extract_add_work_unit_item, extract_work_unit_output};
+pub use extract::{
+    extract_add_work_unit_item, extract_work_unit_output, parse_add_work_unit, unit_meta_value,
+};
 pub use memory::MemoryBackend;
 pub use meta::{
     extract_work_spec_meta, AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, Summary,
     SummaryRecord, WorkSpecData, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
 };
+pub use records::{check_priority, Field, FieldValue, Kind, Record};
 pub use scheduler::{limit_metas_to_names, limit_metas_to_runtimes, simplified_scheduler, Metas};
 pub use status::{AttemptStatus, WorkUnitStatus};
 pub use value::{Map, Value};

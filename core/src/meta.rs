@@ -7,6 +7,7 @@ use crate::backend::duration_serde;
 
 use crate::clock::{add, seconds};
 use crate::error::{Error, Result};
+use crate::records::{interval_of, lenient_data_value, Record};
 use crate::status::WorkUnitStatus;
 use crate::value::{Map, Value};
 
@@ -128,27 +129,20 @@ impl WorkSpecData {
             Some(Value::String(s)) => s.clone(),
             Some(_) => return Err(Error::BadWorkSpecName),
         };
-        let int = |k: &str| data.get(k).and_then(Value::as_i64_truncated).unwrap_or(0);
-        let float = |k: &str| data.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        let flag = |k: &str| matches!(data.get(k), Some(Value::Bool(true)));
-        let text = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-        Ok(WorkSpecData {
+        // Every other key by its field's kind (crate::records).
+        let mut typed = WorkSpecData {
             name,
-            disabled: flag("disabled"),
-            continuous: flag("continuous"),
-            interval: float("interval"),
-            priority: int("priority"),
-            weight: int("weight"),
-            nice: int("nice"),
-            min_gb: float("min_gb"),
-            max_running: int("max_running"),
-            max_getwork: int("max_getwork"),
-            max_retries: int("max_retries"),
-            then: text("then"),
-            runtime: text("runtime"),
-            module: text("module"),
-            run_function: text("run_function"),
-        })
+            ..Default::default()
+        };
+        for field in <WorkSpecData as Record>::FIELDS
+            .iter()
+            .filter(|f| f.name != "name")
+        {
+            if let Some(v) = lenient_data_value(field.kind, data.get(field.name)) {
+                (field.set)(&mut typed, v)?;
+            }
+        }
+        Ok(typed)
     }
 
     /// The metadata these keys define (counts zero, `next_continuous` unset).
@@ -167,7 +161,7 @@ impl WorkSpecData {
             continuous: self.continuous,
             can_be_continuous: self.continuous,
             min_memory_gb: self.min_gb,
-            interval: seconds(self.interval),
+            interval: interval_of(self.interval),
             next_continuous: None,
             max_running: self.max_running,
             max_attempts_returned: self.max_getwork,
@@ -235,7 +229,9 @@ pub struct AddWorkUnitMeta {
 }
 
 impl AddWorkUnitMeta {
-    /// The unit metadata at `now`: `not_before = now + delay` when delay > 0.
+    /// The unit metadata at `now`: `not_before = now + delay` when delay > 0
+    /// (a delay beyond the valid duration range counts as the largest one;
+    /// the grammar of `extract_add_work_unit_item` rejects it instead).
     pub fn to_meta(&self, now: DateTime<Utc>) -> WorkUnitMeta {
         WorkUnitMeta {
             priority: self.priority,

@@ -29,16 +29,21 @@ impl PyMockClock {
         from_instant(py, self.inner.now())
     }
 
-    /// Moves the clock forward by a timedelta or a number of seconds.
+    /// Moves the clock by a timedelta or a number of seconds
+    /// (`OutOfRangeError` outside the valid ranges; the clock then stays).
     fn advance(&self, duration: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.advance(to_duration(duration, "duration")?);
-        Ok(())
+        let d = to_duration(duration, "duration")?;
+        self.inner
+            .try_advance(d)
+            .map_err(|e| crate::pyerr(duration.py(), e))
     }
 
     /// Moves the clock to `instant` (backwards is allowed).
     fn set(&self, instant: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.set(to_instant(instant, "instant")?);
-        Ok(())
+        let t = to_instant(instant, "instant")?;
+        self.inner
+            .try_set(t)
+            .map_err(|e| crate::pyerr(instant.py(), e))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -219,7 +219,9 @@ pub(crate) fn to_instant(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<DateTime
         get("microsecond")?,
     );
     match (date, time) {
-        (Some(d), Some(t)) => Ok(d.and_time(t).and_utc()),
+        (Some(d), Some(t)) => {
+            coordinate::check_instant(d.and_time(t).and_utc(), arg).map_err(|e| to_pyerr(py, e))
+        }
         _ => Err(PyValueError::new_err(format!(
             "{arg}: {obj} is not a valid instant"
         ))),
@@ -270,45 +272,48 @@ pub(crate) fn from_opt_instant<'py>(
 
 // ----------------------------------------------------------------- durations
 
-/// A duration: a `timedelta`, or an `int`/`float` number of seconds.
+/// A duration: a `timedelta`, or an `int`/`float` number of seconds, in the
+/// core's valid range (|d| <= 10^9 s; NaN and ±inf refused): outside it,
+/// `OutOfRangeError` (a `ValueError`) naming `arg`.
 pub(crate) fn to_duration(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<TimeDelta> {
     let py = obj.py();
-    let overflow = || PyOverflowError::new_err(format!("{arg}: duration {obj} is out of range"));
+    let out_of_range = || {
+        to_pyerr(
+            py,
+            coordinate::Error::OutOfRange {
+                what: arg.to_owned(),
+                reason: format!(
+                    "duration {obj} is outside the valid range of ±{} s",
+                    coordinate::MAX_DURATION_SECS
+                ),
+            },
+        )
+    };
     if obj.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!(
             "{arg} must be a timedelta or a number of seconds, not bool"
         )));
     }
-    if obj.is_instance_of::<PyInt>() {
-        // TimeDelta::seconds would panic past ±i64::MAX ms; use the checked form.
-        let secs: i64 = obj.extract().map_err(|_| overflow())?;
-        return TimeDelta::try_seconds(secs).ok_or_else(overflow);
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        let secs = f.value();
-        if !secs.is_finite() {
-            return Err(PyValueError::new_err(format!(
-                "{arg}: duration must be finite, not {secs}"
-            )));
-        }
-        if secs.abs() >= (i64::MAX / 1000) as f64 {
-            return Err(overflow());
-        }
-        return Ok(coordinate::seconds(secs));
-    }
-    if obj.is_instance(time_types(py)?.timedelta.bind(py))? {
+    let d = if obj.is_instance_of::<PyInt>() {
+        let secs: i64 = obj.extract().map_err(|_| out_of_range())?;
+        TimeDelta::try_seconds(secs).ok_or_else(out_of_range)?
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        return coordinate::try_seconds(f.value(), arg).map_err(|e| to_pyerr(py, e));
+    } else if obj.is_instance(time_types(py)?.timedelta.bind(py))? {
         let days: i64 = obj.getattr("days")?.extract()?;
         let secs: i64 = obj.getattr("seconds")?.extract()?;
         let micros: i64 = obj.getattr("microseconds")?.extract()?;
-        return TimeDelta::try_days(days)
+        TimeDelta::try_days(days)
             .and_then(|d| d.checked_add(&TimeDelta::try_seconds(secs)?))
             .and_then(|d| d.checked_add(&TimeDelta::microseconds(micros)))
-            .ok_or_else(overflow);
-    }
-    Err(PyTypeError::new_err(format!(
-        "{arg} must be a timedelta or a number of seconds, not {}",
-        type_name(obj)
-    )))
+            .ok_or_else(out_of_range)?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{arg} must be a timedelta or a number of seconds, not {}",
+            type_name(obj)
+        )));
+    };
+    coordinate::check_duration(d, arg).map_err(|e| to_pyerr(py, e))
 }
 
 /// An optional duration argument; `None` means zero.

@@ -44,6 +44,33 @@ fn extract_add_work_unit_item(
         .map(|inner| PyAddWorkUnitItem { inner })
 }
 
+/// Parses one unit to add with the core's grammar (docs/semantics.md
+/// §3.14): a name, `(name, data[, meta[, priority]])` or a dict
+/// `{name, data, priority, delay}` / `{key, data, meta}`; `delay` counts
+/// from `now`. Flow files use it for their `units`.
+#[pyfunction]
+fn parse_add_work_unit(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    now: &Bound<'_, PyAny>,
+) -> PyResult<PyAddWorkUnitItem> {
+    let now = to_instant(now, "now")?;
+    match crate::values::add_item_value(obj, 0)? {
+        Err(item) => Ok(PyAddWorkUnitItem { inner: item }),
+        Ok(v) => guard(py, || coordinate::parse_add_work_unit(&v, now))
+            .map(|inner| PyAddWorkUnitItem { inner }),
+    }
+}
+
+/// `[(name, kind), ...]` of a record's fields, from the core's table (for
+/// the conformance runner's canonical forms).
+#[pyfunction]
+fn _record_fields(record: &str) -> PyResult<Vec<(&'static str, &'static str)>> {
+    coordinate::records::record_fields(record)
+        .map(|l| l.into_iter().map(|(n, _, k)| (n, k.as_str())).collect())
+        .ok_or_else(|| PyTypeError::new_err(format!("no record called {record:?}")))
+}
+
 /// Validates work spec data and derives its meta: `(name, WorkSpecMeta)`.
 #[pyfunction]
 fn extract_work_spec_meta(
@@ -159,6 +186,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract_work_unit_output, m)?)?;
     m.add_function(wrap_pyfunction!(extract_add_work_unit_item, m)?)?;
     m.add_function(wrap_pyfunction!(extract_work_spec_meta, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_add_work_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(_record_fields, m)?)?;
+    // The core's error codes, in declaration order: the exception classes
+    // of coordinate._errors are checked against it.
+    m.add("ERROR_CODES", coordinate::ERROR_CODES.to_vec())?;
     m.add_function(wrap_pyfunction!(limit_metas_to_names, m)?)?;
     m.add_function(wrap_pyfunction!(limit_metas_to_runtimes, m)?)?;
     m.add_function(wrap_pyfunction!(simplified_scheduler, m)?)?;

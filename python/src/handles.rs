@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use coordinate::{AddWorkUnitItem, Coordinate, Namespace, WorkSpec, WorkUnit};
+use coordinate::{Coordinate, Namespace, WorkSpec, WorkUnit};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -11,9 +11,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use crate::clock::PyMockClock;
 use crate::convert::{from_map, from_unit_status, to_map, to_opt_map};
 use crate::guard;
-use crate::values::{
-    query_arg, summary_list, unit_meta_arg, PyAddWorkUnitItem, PyWorkSpecMeta, PyWorkUnitMeta,
-};
+use crate::values::{query_arg, summary_list, unit_meta_arg, PyWorkSpecMeta, PyWorkUnitMeta};
 use crate::worker::{PyAttempt, PyWorker};
 
 /// Python's repr of a str (quotes and escapes as Python writes them).
@@ -275,41 +273,6 @@ impl From<WorkSpec> for PyWorkSpec {
     }
 }
 
-/// One item of `add_work_units`: a name, `(name, data)`, `(name, data, meta)`
-/// or an `AddWorkUnitItem`.
-fn add_item(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<AddWorkUnitItem> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(AddWorkUnitItem::named(s.to_cow()?));
-    }
-    if let Ok(item) = obj.cast::<PyAddWorkUnitItem>() {
-        return Ok(item.borrow().inner.clone());
-    }
-    let parts: Vec<Bound<'_, PyAny>> = if let Ok(t) = obj.cast::<PyTuple>() {
-        t.iter().collect()
-    } else if let Ok(l) = obj.cast::<PyList>() {
-        l.iter().collect()
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "items[{i}] must be a name, (name, data) or (name, data, meta), not {}",
-            obj.get_type().name()?
-        )));
-    };
-    if parts.is_empty() || parts.len() > 3 {
-        return Err(PyTypeError::new_err(format!(
-            "items[{i}] must be a name, (name, data) or (name, data, meta); it has {} elements",
-            parts.len()
-        )));
-    }
-    let key = parts[0]
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err(format!("items[{i}][0] (the name) must be a str")))?
-        .to_cow()?
-        .into_owned();
-    let data = to_opt_map(parts.get(1), &format!("items[{i}][1] (data)"))?.unwrap_or_default();
-    let meta = unit_meta_arg(parts.get(2))?;
-    Ok(AddWorkUnitItem { key, data, meta })
-}
-
 #[pymethods]
 impl PyWorkSpec {
     /// The spec's name.
@@ -367,15 +330,11 @@ impl PyWorkSpec {
     }
 
     /// Adds or updates many units in one call; returns how many. Each item
-    /// is a name, `(name, data)`, `(name, data, meta)` or an AddWorkUnitItem.
+    /// is a name, `(name, data)`, `(name, data, meta)`, a dict or an
+    /// AddWorkUnitItem: the core's grammar (docs/semantics.md §3.14).
     fn add_work_units(&self, py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let mut parsed = Vec::with_capacity(items.len().unwrap_or(0));
-        let iter = items
-            .try_iter()
-            .map_err(|_| PyTypeError::new_err("items must be an iterable of work units"))?;
-        for (i, item) in iter.enumerate() {
-            parsed.push(add_item(&item?, i)?);
-        }
+        let now = self.inner.namespace().coordinate().now();
+        let parsed = crate::values::parse_add_items(items, now)?;
         let s = &self.inner;
         guard(py, || s.add_work_units(parsed))
     }
@@ -387,7 +346,7 @@ impl PyWorkSpec {
     }
 
     /// The units the query selects, by name (in name order).
-    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=None, limit=None),
         text_signature = "($self, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     fn work_units<'py>(
         &self,
@@ -395,10 +354,10 @@ impl PyWorkSpec {
         query: Option<&Bound<'py, PyAny>>,
         names: Option<&Bound<'py, PyAny>>,
         statuses: Option<&Bound<'py, PyAny>>,
-        previous_name: String,
-        limit: i64,
+        previous_name: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let q = query_arg(query, names, statuses, &previous_name, limit)?;
+        let q = query_arg(query, names, statuses, previous_name, limit)?;
         let s = &self.inner;
         let units = guard(py, || s.work_units(&q))?;
         let dict = PyDict::new(py);
@@ -420,7 +379,7 @@ impl PyWorkSpec {
     }
 
     /// Sets the priority of every selected unit.
-    #[pyo3(signature = (priority, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+    #[pyo3(signature = (priority, query=None, *, names=None, statuses=None, previous_name=None, limit=None),
         text_signature = "($self, priority, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     #[allow(clippy::too_many_arguments)]
     fn set_work_unit_priorities<'py>(
@@ -430,16 +389,17 @@ impl PyWorkSpec {
         query: Option<&Bound<'py, PyAny>>,
         names: Option<&Bound<'py, PyAny>>,
         statuses: Option<&Bound<'py, PyAny>>,
-        previous_name: String,
-        limit: i64,
+        previous_name: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let q = query_arg(query, names, statuses, &previous_name, limit)?;
+        let q = query_arg(query, names, statuses, previous_name, limit)?;
         let s = &self.inner;
+        let priority = coordinate::check_priority(priority).map_err(|e| crate::pyerr(py, e))?;
         guard(py, || s.set_work_unit_priorities(&q, priority))
     }
 
     /// Adds `adjustment` to the priority of every selected unit.
-    #[pyo3(signature = (adjustment, query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+    #[pyo3(signature = (adjustment, query=None, *, names=None, statuses=None, previous_name=None, limit=None),
         text_signature = "($self, adjustment, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     #[allow(clippy::too_many_arguments)]
     fn adjust_work_unit_priorities<'py>(
@@ -449,16 +409,17 @@ impl PyWorkSpec {
         query: Option<&Bound<'py, PyAny>>,
         names: Option<&Bound<'py, PyAny>>,
         statuses: Option<&Bound<'py, PyAny>>,
-        previous_name: String,
-        limit: i64,
+        previous_name: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let q = query_arg(query, names, statuses, &previous_name, limit)?;
+        let q = query_arg(query, names, statuses, previous_name, limit)?;
         let s = &self.inner;
+        let adjustment = coordinate::check_priority(adjustment).map_err(|e| crate::pyerr(py, e))?;
         guard(py, || s.adjust_work_unit_priorities(&q, adjustment))
     }
 
     /// Deletes the selected units (all of them for no query); returns how many.
-    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=String::new(), limit=0),
+    #[pyo3(signature = (query=None, *, names=None, statuses=None, previous_name=None, limit=None),
         text_signature = "($self, query=None, *, names=None, statuses=None, previous_name='', limit=0)")]
     fn delete_work_units<'py>(
         &self,
@@ -466,10 +427,10 @@ impl PyWorkSpec {
         query: Option<&Bound<'py, PyAny>>,
         names: Option<&Bound<'py, PyAny>>,
         statuses: Option<&Bound<'py, PyAny>>,
-        previous_name: String,
-        limit: i64,
+        previous_name: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<usize> {
-        let q = query_arg(query, names, statuses, &previous_name, limit)?;
+        let q = query_arg(query, names, statuses, previous_name, limit)?;
         let s = &self.inner;
         guard(py, || s.delete_work_units(&q))
     }
@@ -548,6 +509,7 @@ impl PyWorkUnit {
     /// Sets the unit's priority.
     fn set_priority(&self, py: Python<'_>, priority: f64) -> PyResult<()> {
         let u = &self.inner;
+        let priority = coordinate::check_priority(priority).map_err(|e| crate::pyerr(py, e))?;
         guard(py, || u.set_priority(priority))
     }
 

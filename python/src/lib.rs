@@ -50,14 +50,7 @@ fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handles::PyWorkUnit>()?;
     m.add_class::<worker::PyAttempt>()?;
     m.add_class::<worker::PyWorker>()?;
-    m.add_class::<values::PyWorkSpecMeta>()?;
-    m.add_class::<values::PyWorkUnitMeta>()?;
-    m.add_class::<values::PyWorkUnitQuery>()?;
-    m.add_class::<values::PyAttemptRequest>()?;
-    m.add_class::<values::PyAddWorkUnitMeta>()?;
-    m.add_class::<values::PyAddWorkUnitItem>()?;
-    m.add_class::<values::PySummaryRecord>()?;
-    m.add_class::<values::PyWorkSpecData>()?;
+    values::register(m)?;
     functions::register(m)?;
     Ok(())
 }

@@ -256,7 +256,7 @@ impl PyWorker {
     }
 
     /// Asks the scheduler for work; an empty list when there is none.
-    #[pyo3(signature = (request=None, *, number_of_work_units=1, available_gb=0.0,
+    #[pyo3(signature = (request=None, *, number_of_work_units=None, available_gb=None,
         lifetime=None, work_specs=None, runtimes=None),
         text_signature = "($self, request=None, *, number_of_work_units=1, available_gb=0.0, \
             lifetime=0, work_specs=None, runtimes=None)")]
@@ -265,8 +265,8 @@ impl PyWorker {
         &self,
         py: Python<'_>,
         request: Option<&Bound<'_, PyAny>>,
-        number_of_work_units: i64,
-        available_gb: f64,
+        number_of_work_units: Option<&Bound<'_, PyAny>>,
+        available_gb: Option<&Bound<'_, PyAny>>,
         lifetime: Option<&Bound<'_, PyAny>>,
         work_specs: Option<&Bound<'_, PyAny>>,
         runtimes: Option<&Bound<'_, PyAny>>,
@@ -296,7 +296,7 @@ impl PyWorker {
         finished: &Bound<'py, PyAny>,
         request: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Vec<Option<PyErr>>, Vec<PyAttempt>)> {
-        let req = request_arg(request, 1, 0.0, None, None, None)?;
+        let req = request_arg(request, None, None, None, None, None)?;
         let mut done = Vec::new();
         for item in finished.try_iter()? {
             let item = item?;

@@ -238,23 +238,27 @@ def test_bad_durations(ns: c.Namespace, spec: c.WorkSpec, clock: MockClock) -> N
         attempt.renew(2**80)
     with pytest.raises(OverflowError, match="duration"):
         clock.advance(1e300)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(c.OutOfRangeError, match="extend_duration: duration is NaN"):
         attempt.renew(math.nan)
     with pytest.raises(TypeError, match="extend_duration must be a timedelta or a number"):
         attempt.renew("1m")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not bool"):
         attempt.renew(True)
     assert attempt.status() == AttemptStatus.PENDING  # nothing changed
-    # The largest timedelta is in range and saturates the clock, no panic.
-    attempt.renew(timedelta.max)
+    # Beyond 10**9 s is out of range (docs/semantics.md §2.3), at the call.
+    with pytest.raises(c.OutOfRangeError, match="extend_duration"):
+        attempt.renew(timedelta.max)
+    attempt.renew(10**9)
     assert attempt.status() == AttemptStatus.PENDING
 
 
 def test_far_future_instants_raise_python_errors_not_panics(clock: MockClock) -> None:
     clock.set(datetime.max)
-    clock.advance(timedelta.max)  # the core saturates
-    with pytest.raises((OverflowError, ValueError)):
-        clock.now()  # beyond what a Python datetime can hold
+    with pytest.raises(c.OutOfRangeError):
+        clock.advance(timedelta.max)  # rejected at the call, not on a later read
+    with pytest.raises(c.OutOfRangeError):
+        clock.advance(1)  # past year 9999
+    assert clock.now() == datetime.max.replace(tzinfo=timezone.utc)
 
 
 # ------------------------------------------------------------- errors
@@ -280,6 +284,7 @@ ERROR_CLASSES = [
     (c.StorageError, "Storage"),
     (c.UnauthorizedError, "Unauthorized"),
     (c.BadUrlError, "BadUrl"),
+    (c.OutOfRangeError, "OutOfRange"),
 ]
 
 

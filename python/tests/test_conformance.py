@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 import _corpus
+from coordinate import _coordinate
 from coordinate import (
     Attempt,
     AttemptRequest,
@@ -75,45 +76,67 @@ def data(v: Any) -> Any:
     return v
 
 
+# Each record's fields and their kinds, from the core's table
+# (coordinate::records): the corpus form is converted field by field.
+RECORD_FIELDS: Dict[str, List[tuple[str, str]]] = {
+    name: _coordinate._record_fields(name)
+    for name in (
+        "WorkSpecMeta", "WorkUnitMeta", "WorkUnitQuery", "AttemptRequest",
+        "AddWorkUnitItem", "SummaryRecord",
+    )
+}
+RECORD_CLASSES: Dict[type, str] = {
+    WorkSpecMeta: "WorkSpecMeta",
+    WorkUnitMeta: "WorkUnitMeta",
+    WorkUnitQuery: "WorkUnitQuery",
+    AttemptRequest: "AttemptRequest",
+    AddWorkUnitItem: "AddWorkUnitItem",
+    SummaryRecord: "SummaryRecord",
+}
+
+
+def field_in(kind: str, v: Any) -> Any:
+    """A corpus field value as the Python argument, by the field's kind."""
+    if kind == "duration":
+        return ms(v)
+    if kind == "instant":
+        return opt_instant(v)
+    if kind == "opt_statuses":
+        return None if v is None else [WorkUnitStatus.from_text(s) for s in v]
+    if kind == "unit_meta":
+        return unit_meta(v)
+    if kind == "data":
+        return data(v)
+    return v
+
+
+def record_in(cls: Any, m: Dict[str, Any] | None) -> Any:
+    if m is None:
+        return None
+    kinds = dict(RECORD_FIELDS[RECORD_CLASSES[cls]])
+    unknown = set(m) - set(kinds)
+    assert not unknown, f"{cls.__name__}: unknown fields {unknown}"
+    return cls(**{k: field_in(kinds[k], v) for k, v in m.items()})
+
+
 def spec_meta(m: Dict[str, Any]) -> WorkSpecMeta:
-    fields = dict(m)
-    if "interval" in fields:
-        fields["interval"] = ms(fields["interval"])
-    if "next_continuous" in fields:
-        fields["next_continuous"] = opt_instant(fields["next_continuous"])
-    return WorkSpecMeta(**fields)
+    meta: WorkSpecMeta = record_in(WorkSpecMeta, m)
+    return meta
 
 
 def unit_meta(m: Dict[str, Any] | None) -> WorkUnitMeta | None:
-    if m is None:
-        return None
-    return WorkUnitMeta(
-        priority=m.get("priority", 0.0), not_before=opt_instant(m.get("not_before"))
-    )
+    meta: WorkUnitMeta | None = record_in(WorkUnitMeta, m)
+    return meta
 
 
 def query(q: Dict[str, Any] | None) -> WorkUnitQuery | None:
-    if q is None:
-        return None
-    statuses = q.get("statuses")
-    return WorkUnitQuery(
-        names=q.get("names"),
-        statuses=None if statuses is None else [WorkUnitStatus.from_text(s) for s in statuses],
-        previous_name=q.get("previous_name", ""),
-        limit=q.get("limit", 0),
-    )
+    out: WorkUnitQuery | None = record_in(WorkUnitQuery, q)
+    return out
 
 
 def request(r: Dict[str, Any] | None) -> AttemptRequest | None:
-    if r is None:
-        return None
-    return AttemptRequest(
-        number_of_work_units=r.get("number_of_work_units", 0),
-        available_gb=r.get("available_gb", 0.0),
-        lifetime=ms(r.get("lifetime_ms", 0)),
-        work_specs=r.get("work_specs"),
-        runtimes=r.get("runtimes"),
-    )
+    out: AttemptRequest | None = record_in(AttemptRequest, r)
+    return out
 
 
 def metas(m: Dict[str, Any]) -> Dict[str, WorkSpecMeta]:
@@ -156,13 +179,6 @@ def fmt_ms(d: timedelta) -> int:
     return d.days * 86_400_000 + d.seconds * 1000 + d.microseconds // 1000
 
 
-META_FIELDS = [
-    "priority", "weight", "paused", "continuous", "can_be_continuous", "min_memory_gb",
-    "interval", "next_continuous", "max_running", "max_attempts_returned", "max_retries",
-    "next_work_spec_name", "runtime", "available_count", "pending_count",
-]
-
-
 def canon(x: Any) -> Any:
     """The canonical form of a result (tests/README.md)."""
     if x is None or isinstance(x, (bool, int, float, str)):
@@ -188,19 +204,9 @@ def canon(x: Any) -> Any:
     if isinstance(x, Attempt):
         u = x.work_unit
         return f"attempt:{u.work_spec.name}/{u.name}@{x.worker.name}"
-    if isinstance(x, WorkSpecMeta):
-        return {f: canon(getattr(x, f)) for f in META_FIELDS}
-    if isinstance(x, WorkUnitMeta):
-        return {"priority": x.priority, "not_before": canon(x.not_before)}
-    if isinstance(x, AddWorkUnitItem):
-        return {"key": x.key, "data": canon(x.data), "meta": canon(x.meta)}
-    if isinstance(x, SummaryRecord):
-        return {
-            "namespace": x.namespace,
-            "work_spec": x.work_spec,
-            "status": str(x.status),
-            "count": x.count,
-        }
+    record = RECORD_CLASSES.get(type(x))
+    if record is not None:
+        return {f: canon(getattr(x, f)) for f, _ in RECORD_FIELDS[record]}
     if isinstance(x, (list, tuple)):
         return [canon(v) for v in x]
     if isinstance(x, dict):

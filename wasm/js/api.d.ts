@@ -18,7 +18,12 @@ export type CoordinateErrorCode =
   | 'WorkUnitTooShort'
   | 'BadPriority'
   | 'BadWorkUnitItem'
-  | 'InvalidStatus';
+  | 'InvalidStatus'
+  | 'Unavailable'
+  | 'Storage'
+  | 'Unauthorized'
+  | 'BadUrl'
+  | 'OutOfRange';
 
 /**
  * Base class of every error Coordinate throws for a bad operation: `code` is
@@ -68,6 +73,16 @@ export declare const BadWorkUnitItemError: ErrorClass<'BadWorkUnitItem'>;
 export type BadWorkUnitItemError = InstanceType<typeof BadWorkUnitItemError>;
 export declare const InvalidStatusError: ErrorClass<'InvalidStatus'>;
 export type InvalidStatusError = InstanceType<typeof InvalidStatusError>;
+export declare const UnavailableError: ErrorClass<'Unavailable'>;
+export type UnavailableError = InstanceType<typeof UnavailableError>;
+export declare const StorageError: ErrorClass<'Storage'>;
+export type StorageError = InstanceType<typeof StorageError>;
+export declare const UnauthorizedError: ErrorClass<'Unauthorized'>;
+export type UnauthorizedError = InstanceType<typeof UnauthorizedError>;
+export declare const BadUrlError: ErrorClass<'BadUrl'>;
+export type BadUrlError = InstanceType<typeof BadUrlError>;
+export declare const OutOfRangeError: ErrorClass<'OutOfRange'>;
+export type OutOfRangeError = InstanceType<typeof OutOfRangeError>;
 
 /** A work unit status: one of the `WorkUnitStatus` members (a text form). */
 export type WorkUnitStatus = WorkUnitStatusText;

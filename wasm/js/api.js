@@ -79,6 +79,16 @@ export const BadPriorityError = errorClass('BadPriority');
 export const BadWorkUnitItemError = errorClass('BadWorkUnitItem');
 /** A status text or code that names no status. */
 export const InvalidStatusError = errorClass('InvalidStatus');
+/** The store cannot be reached. */
+export const UnavailableError = errorClass('Unavailable');
+/** The store failed or holds something it cannot read. */
+export const StorageError = errorClass('Storage');
+/** The server wants a token and none or a wrong one was sent. */
+export const UnauthorizedError = errorClass('Unauthorized');
+/** `connect` got a URL it cannot use. */
+export const BadUrlError = errorClass('BadUrl');
+/** A duration or instant outside its valid range (|d| <= 10^12 ms; years 1 to 9999), or NaN. */
+export const OutOfRangeError = errorClass('OutOfRange');
 
 function makeError(code, message) {
   const cls = ERROR_CLASSES.get(code);

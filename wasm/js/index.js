@@ -22,6 +22,8 @@ export {
   limitMetasToNames,
   limitMetasToRuntimes,
   simplifiedScheduler,
+  errorCodes,
+  __recordFields,
 } from './coordinate_wasm.js';
 export {
   CoordinateError,
@@ -41,6 +43,11 @@ export {
   BadPriorityError,
   BadWorkUnitItemError,
   InvalidStatusError,
+  UnavailableError,
+  StorageError,
+  UnauthorizedError,
+  BadUrlError,
+  OutOfRangeError,
   WorkUnitStatus,
   AttemptStatus,
 } from './api.js';

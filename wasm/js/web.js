@@ -37,6 +37,8 @@ export {
   limitMetasToNames,
   limitMetasToRuntimes,
   simplifiedScheduler,
+  errorCodes,
+  __recordFields,
 } from './coordinate_wasm.js';
 export {
   CoordinateError,
@@ -56,6 +58,11 @@ export {
   BadPriorityError,
   BadWorkUnitItemError,
   InvalidStatusError,
+  UnavailableError,
+  StorageError,
+  UnauthorizedError,
+  BadUrlError,
+  OutOfRangeError,
   WorkUnitStatus,
   AttemptStatus,
 } from './api.js';

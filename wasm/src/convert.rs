@@ -339,6 +339,12 @@ pub(crate) fn to_seed(v: &JsValue, arg: &str) -> JsResult<u64> {
     }
 }
 
+/// A unit priority (or adjustment): a number, not NaN (`BadPriorityError`);
+/// ±Infinity is allowed.
+pub(crate) fn to_priority(v: &JsValue, arg: &str) -> JsResult<f64> {
+    coordinate::check_priority(to_f64(v, arg)?).map_err(to_js)
+}
+
 /// A `boolean` argument.
 pub(crate) fn to_bool(v: &JsValue, arg: &str) -> JsResult<bool> {
     v.as_bool()
@@ -359,8 +365,9 @@ pub(crate) fn to_instant(v: &JsValue, arg: &str) -> JsResult<DateTime<Utc>> {
     if ms.is_nan() {
         return Err(range_error(format!("{arg} is an invalid Date")));
     }
-    DateTime::from_timestamp_millis(ms as i64)
-        .ok_or_else(|| range_error(format!("{arg} is out of range")))
+    let t = DateTime::from_timestamp_millis(ms as i64)
+        .ok_or_else(|| range_error(format!("{arg} is out of range")))?;
+    coordinate::check_instant(t, arg).map_err(to_js)
 }
 
 /// A `Date`, or `null`/`undefined` for "no time".
@@ -382,15 +389,12 @@ pub(crate) fn from_opt_instant(t: Option<DateTime<Utc>>) -> JsValue {
     t.map_or(JsValue::NULL, from_instant)
 }
 
-/// A duration in milliseconds (fractions allowed; infinities saturate).
+/// A duration in milliseconds (fractions allowed) in the core's valid
+/// range (|d| <= 10^12 ms): NaN, infinities and values beyond it throw
+/// `OutOfRangeError` naming `arg`.
 pub(crate) fn to_duration(v: &JsValue, arg: &str) -> JsResult<TimeDelta> {
     let ms = to_f64(v, arg)?;
-    if ms.is_nan() {
-        return Err(range_error(format!(
-            "{arg} must be a number of milliseconds, not NaN"
-        )));
-    }
-    Ok(coordinate::seconds(ms / 1000.0))
+    coordinate::try_millis(ms, arg).map_err(to_js)
 }
 
 /// An optional duration from an optional argument: `None` is 0.

@@ -135,6 +135,35 @@ pub fn can_start_continuous(
     Ok(meta.can_start_continuous(to_instant(now, "now")?))
 }
 
+/// The core's error codes, in declaration order (`coordinate::ERROR_CODES`):
+/// every `CoordinateError` subclass of the package has one of these codes.
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "string[]")]
+pub fn error_codes() -> Array {
+    coordinate::ERROR_CODES
+        .iter()
+        .map(|c| JsValue::from_str(c))
+        .collect()
+}
+
+/// `[{name, jsName, kind}]` of a record's fields, from the core's table;
+/// for the conformance runner. Not part of the public API.
+#[wasm_bindgen(js_name = "__recordFields", skip_typescript)]
+pub fn record_fields(record: &JsValue) -> JsResult<Array> {
+    let record = to_string(record, "record")?;
+    let fields = coordinate::records::record_fields(&record)
+        .ok_or_else(|| crate::errors::type_error(format!("no record called {record:?}")))?;
+    Ok(fields
+        .into_iter()
+        .map(|(name, js_name, kind)| {
+            object(&[
+                ("name", name.into()),
+                ("jsName", js_name.into()),
+                ("kind", kind.as_str().into()),
+            ])
+        })
+        .collect())
+}
+
 // ------------------------------------------------------------------- statuses
 // Used by the `WorkUnitStatus` and `AttemptStatus` objects of js/api.js
 // (`fromText`, `fromCode`, `codeOf`); not exported to TypeScript directly.

@@ -17,8 +17,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    describe, from_i64, from_instant, from_map, opt_map, to_duration, to_f64, to_instant, to_map,
-    to_seed, to_string, Options,
+    describe, from_i64, from_instant, from_map, opt_map, to_duration, to_instant, to_map,
+    to_priority, to_seed, to_string, Options,
 };
 use crate::errors::{to_js, type_error};
 use crate::records::{
@@ -167,8 +167,7 @@ impl JsMockClock {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] ms: &JsValue,
     ) -> JsResult<()> {
-        self.0.advance(to_duration(ms, "ms")?);
-        Ok(())
+        self.0.try_advance(to_duration(ms, "ms")?).map_err(to_js)
     }
 
     /// Moves the clock to `instant`.
@@ -176,8 +175,9 @@ impl JsMockClock {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Date")] instant: &JsValue,
     ) -> JsResult<()> {
-        self.0.set(to_instant(instant, "instant")?);
-        Ok(())
+        self.0
+            .try_set(to_instant(instant, "instant")?)
+            .map_err(to_js)
     }
 
     /// Hands the core handle to `handle_of` (hidden; not API).
@@ -457,12 +457,13 @@ impl JsWorkSpec {
         #[wasm_bindgen(unchecked_param_type = "Iterable<AddWorkUnitInput>")] items: &JsValue,
     ) -> JsResult<usize> {
         let mut all = Vec::new();
+        let now = self.0.namespace().coordinate().now();
         if Array::is_array(items) {
             // The common case, one call per item (an iterator takes three).
             let array: &Array = items.unchecked_ref();
             all.reserve(array.length() as usize);
             for (i, item) in array.iter().enumerate() {
-                all.push(item_from_js(&item, i)?);
+                all.push(item_from_js(&item, i, now)?);
             }
         } else {
             let iter = js_sys::try_iter(items)
@@ -476,7 +477,7 @@ impl JsWorkSpec {
                     ))
                 })?;
             for (i, item) in iter.enumerate() {
-                all.push(item_from_js(&item?, i)?);
+                all.push(item_from_js(&item?, i, now)?);
             }
         }
         self.0.add_work_units(all).map_err(to_js)
@@ -526,7 +527,7 @@ impl JsWorkSpec {
         #[wasm_bindgen(unchecked_param_type = "number")] priority: &JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<()> {
-        let priority = to_f64(priority, "priority")?;
+        let priority = to_priority(priority, "priority")?;
         let query = query_from_js(query, "query")?;
         self.0
             .set_work_unit_priorities(&query, priority)
@@ -540,7 +541,7 @@ impl JsWorkSpec {
         #[wasm_bindgen(unchecked_param_type = "number")] adjustment: &JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
     ) -> JsResult<()> {
-        let adjustment = to_f64(adjustment, "adjustment")?;
+        let adjustment = to_priority(adjustment, "adjustment")?;
         let query = query_from_js(query, "query")?;
         self.0
             .adjust_work_unit_priorities(&query, adjustment)
@@ -635,7 +636,7 @@ impl JsWorkUnit {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] priority: &JsValue,
     ) -> JsResult<()> {
-        let priority = to_f64(priority, "priority")?;
+        let priority = to_priority(priority, "priority")?;
         self.0.set_priority(priority).map_err(to_js)
     }
 

@@ -3,19 +3,21 @@
 //! `AddWorkUnitItem`, summary records and maps of metas. A field missing
 //! from an input object takes the zero value of its type.
 
+use chrono::{DateTime, Utc};
 use coordinate::{
-    AddWorkUnitItem, AttemptRequest, Metas, Summary, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
+    AddWorkUnitItem, AttemptRequest, FieldValue, Kind, Metas, Record, Summary, Value, WorkSpecMeta,
+    WorkUnitMeta, WorkUnitQuery,
 };
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object, object,
-    to_bool, to_duration, to_f64, to_i64, to_opt_instant, to_opt_map, to_string, to_strings,
+    describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object, set, to_bool,
+    to_duration, to_f64, to_i64, to_map, to_opt_instant, to_opt_map, to_string, to_strings,
     to_unit_status, Options,
 };
-use crate::errors::type_error;
+use crate::errors::{to_js, type_error};
 use crate::JsResult;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -140,43 +142,124 @@ export interface CoordinateOptions {
 }
 "#;
 
-const META_KEYS: &[&str] = &[
-    "priority",
-    "weight",
-    "paused",
-    "continuous",
-    "canBeContinuous",
-    "minMemoryGb",
-    "interval",
-    "nextContinuous",
-    "maxRunning",
-    "maxAttemptsReturned",
-    "maxRetries",
-    "nextWorkSpecName",
-    "availableCount",
-    "pendingCount",
-    "runtime",
-];
+// ------------------------------------------------------- field conversions
+// Every record goes through its core field table (coordinate::records):
+// keys are the table's camelCase names, values converted by kind.
+
+/// A field value as a JavaScript value, by kind.
+fn field_to_js(v: FieldValue) -> JsValue {
+    match v {
+        FieldValue::Int(i) => from_i64(i),
+        FieldValue::Float(f) => f.into(),
+        FieldValue::Bool(b) => b.into(),
+        FieldValue::Text(s) => s.into(),
+        FieldValue::Duration(d) => from_duration(d),
+        FieldValue::Instant(t) => from_opt_instant(t),
+        FieldValue::Strings(l) | FieldValue::OptStrings(Some(l)) => strings_to_js(&l),
+        FieldValue::OptStrings(None) | FieldValue::OptStatuses(None) => JsValue::NULL,
+        FieldValue::OptStatuses(Some(l)) => l
+            .iter()
+            .map(|s| JsValue::from_str(s.as_str()))
+            .collect::<Array>()
+            .into(),
+        FieldValue::Status(s) => s.as_str().into(),
+        FieldValue::Data(m) => from_map(&m),
+        FieldValue::UnitMeta(m) => record_to_js(&m),
+    }
+}
+
+fn strings_to_js(l: &[String]) -> JsValue {
+    l.iter()
+        .map(|s| JsValue::from_str(s))
+        .collect::<Array>()
+        .into()
+}
+
+/// A JavaScript value (neither `null` nor `undefined`) as a field value of
+/// `kind`, naming `arg` in errors.
+fn field_from_js(kind: Kind, v: &JsValue, arg: &str) -> JsResult<FieldValue> {
+    Ok(match kind {
+        Kind::Int => FieldValue::Int(to_i64(v, arg)?),
+        Kind::Float | Kind::Seconds => FieldValue::Float(to_f64(v, arg)?),
+        Kind::Bool => FieldValue::Bool(to_bool(v, arg)?),
+        Kind::Text => FieldValue::Text(to_string(v, arg)?),
+        Kind::Duration => FieldValue::Duration(to_duration(v, arg)?),
+        Kind::Instant => FieldValue::Instant(to_opt_instant(v, arg)?),
+        Kind::Strings => FieldValue::Strings(to_strings(v, arg)?),
+        Kind::OptStrings => FieldValue::OptStrings(Some(to_strings(v, arg)?)),
+        Kind::OptStatuses => {
+            if !Array::is_array(v) {
+                return Err(type_error(format!(
+                    "{arg} must be an Array of statuses, not {}",
+                    describe(v)
+                )));
+            }
+            let array: &Array = v.unchecked_ref();
+            FieldValue::OptStatuses(Some(
+                array
+                    .iter()
+                    .map(|s| to_unit_status(&s, arg))
+                    .collect::<JsResult<_>>()?,
+            ))
+        }
+        Kind::Status => FieldValue::Status(to_unit_status(v, arg)?),
+        Kind::Data => FieldValue::Data(to_map(v, arg)?),
+        Kind::UnitMeta => FieldValue::UnitMeta(record_from_js::<WorkUnitMeta>(v, arg)?),
+    })
+}
+
+thread_local! {
+    // Each record's camelCase keys, made once from its table.
+    static KEYS: std::cell::RefCell<Vec<(&'static str, &'static [&'static str])>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The camelCase keys of `R`'s fields, in table order.
+fn js_keys<R: Record>() -> &'static [&'static str] {
+    KEYS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, keys)) = cache.iter().find(|(n, _)| *n == R::NAME) {
+            return *keys;
+        }
+        let keys: &'static [&'static str] = Box::leak(
+            R::FIELDS
+                .iter()
+                .map(|f| f.js_name)
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        cache.push((R::NAME, keys));
+        keys
+    })
+}
+
+/// A record as a plain object with camelCase keys.
+pub(crate) fn record_to_js<R: Record>(r: &R) -> JsValue {
+    let o = Object::new();
+    for f in R::FIELDS {
+        set(&o, f.js_name, &field_to_js((f.get)(r)));
+    }
+    o.into()
+}
+
+/// A plain object (or `null`/`undefined`: every field blank) as a record: a
+/// missing, `null` or `undefined` key takes the blank value; an unknown key
+/// is a `TypeError`; the core's checks then apply (`OutOfRangeError`,
+/// `BadPriorityError`).
+pub(crate) fn record_from_js<R: Record>(v: &JsValue, arg: &str) -> JsResult<R> {
+    let o = Options::new(v, arg, js_keys::<R>())?;
+    let mut r = R::blank();
+    for f in R::FIELDS {
+        if let Some(value) = o.map(f.js_name, |v, key| field_from_js(f.kind, v, key))? {
+            (f.set)(&mut r, value).map_err(to_js)?;
+        }
+    }
+    Ok(r)
+}
 
 /// A `WorkSpecMeta` as a plain object.
 pub(crate) fn meta_to_js(m: &WorkSpecMeta) -> JsValue {
-    object(&[
-        ("priority", from_i64(m.priority)),
-        ("weight", from_i64(m.weight)),
-        ("paused", m.paused.into()),
-        ("continuous", m.continuous.into()),
-        ("canBeContinuous", m.can_be_continuous.into()),
-        ("minMemoryGb", m.min_memory_gb.into()),
-        ("interval", from_duration(m.interval)),
-        ("nextContinuous", from_opt_instant(m.next_continuous)),
-        ("maxRunning", from_i64(m.max_running)),
-        ("maxAttemptsReturned", from_i64(m.max_attempts_returned)),
-        ("maxRetries", from_i64(m.max_retries)),
-        ("nextWorkSpecName", m.next_work_spec_name.as_str().into()),
-        ("availableCount", from_i64(m.available_count)),
-        ("pendingCount", from_i64(m.pending_count)),
-        ("runtime", m.runtime.as_str().into()),
-    ])
+    record_to_js(m)
 }
 
 /// A plain object as a `WorkSpecMeta`; missing fields are zero.
@@ -187,42 +270,18 @@ pub(crate) fn meta_from_js(v: &JsValue, arg: &str) -> JsResult<WorkSpecMeta> {
             describe(v)
         )));
     }
-    let o = Options::new(v, arg, META_KEYS)?;
-    Ok(WorkSpecMeta {
-        priority: o.map("priority", to_i64)?.unwrap_or_default(),
-        weight: o.map("weight", to_i64)?.unwrap_or_default(),
-        paused: o.map("paused", to_bool)?.unwrap_or_default(),
-        continuous: o.map("continuous", to_bool)?.unwrap_or_default(),
-        can_be_continuous: o.map("canBeContinuous", to_bool)?.unwrap_or_default(),
-        min_memory_gb: o.map("minMemoryGb", to_f64)?.unwrap_or_default(),
-        interval: o.map("interval", to_duration)?.unwrap_or_default(),
-        next_continuous: o.map("nextContinuous", to_opt_instant)?.flatten(),
-        max_running: o.map("maxRunning", to_i64)?.unwrap_or_default(),
-        max_attempts_returned: o.map("maxAttemptsReturned", to_i64)?.unwrap_or_default(),
-        max_retries: o.map("maxRetries", to_i64)?.unwrap_or_default(),
-        next_work_spec_name: o.map("nextWorkSpecName", to_string)?.unwrap_or_default(),
-        available_count: o.map("availableCount", to_i64)?.unwrap_or_default(),
-        pending_count: o.map("pendingCount", to_i64)?.unwrap_or_default(),
-        runtime: o.map("runtime", to_string)?.unwrap_or_default(),
-    })
+    record_from_js(v, arg)
 }
 
 /// A `WorkUnitMeta` as `{priority, notBefore}`.
 pub(crate) fn unit_meta_to_js(m: &WorkUnitMeta) -> JsValue {
-    object(&[
-        ("priority", m.priority.into()),
-        ("notBefore", from_opt_instant(m.not_before)),
-    ])
+    record_to_js(m)
 }
 
 /// `{priority, notBefore}` as a `WorkUnitMeta`; `null`/`undefined` and
 /// missing fields are zero.
 pub(crate) fn unit_meta_from_js(v: &JsValue, arg: &str) -> JsResult<WorkUnitMeta> {
-    let o = Options::new(v, arg, &["priority", "notBefore"])?;
-    Ok(WorkUnitMeta {
-        priority: o.map("priority", to_f64)?.unwrap_or_default(),
-        not_before: o.map("notBefore", to_opt_instant)?.flatten(),
-    })
+    record_from_js(v, arg)
 }
 
 /// `unit_meta_from_js` for an optional argument.
@@ -232,51 +291,25 @@ pub(crate) fn unit_meta_from_opt(v: Option<JsValue>, arg: &str) -> JsResult<Work
 
 /// `{names, statuses, previousName, limit}` as a `WorkUnitQuery`.
 pub(crate) fn query_from_js(v: Option<JsValue>, arg: &str) -> JsResult<WorkUnitQuery> {
-    let o = Options::of(v, arg, &["names", "statuses", "previousName", "limit"])?;
-    Ok(WorkUnitQuery {
-        names: o.map("names", to_strings)?,
-        statuses: o.map("statuses", |v, arg| {
-            if !Array::is_array(v) {
-                return Err(type_error(format!(
-                    "{arg} must be an Array of statuses, not {}",
-                    describe(v)
-                )));
-            }
-            let array: &Array = v.unchecked_ref();
-            array.iter().map(|s| to_unit_status(&s, arg)).collect()
-        })?,
-        previous_name: o.map("previousName", to_string)?.unwrap_or_default(),
-        limit: o.map("limit", to_i64)?.unwrap_or_default(),
-    })
+    v.map_or(Ok(WorkUnitQuery::default()), |v| record_from_js(&v, arg))
 }
 
-/// `{numberOfWorkUnits, workSpecs, runtimes, lifetime, availableGb}` as an
+/// `{numberOfWorkUnits, availableGb, lifetime, workSpecs, runtimes}` as an
 /// `AttemptRequest` (`lifetime` in milliseconds).
 pub(crate) fn request_from_js(v: Option<JsValue>, arg: &str) -> JsResult<AttemptRequest> {
-    let o = Options::of(
-        v,
-        arg,
-        &[
-            "numberOfWorkUnits",
-            "workSpecs",
-            "runtimes",
-            "lifetime",
-            "availableGb",
-        ],
-    )?;
-    Ok(AttemptRequest {
-        available_gb: o.map("availableGb", to_f64)?.unwrap_or_default(),
-        lifetime: o.map("lifetime", to_duration)?.unwrap_or_default(),
-        number_of_work_units: o.map("numberOfWorkUnits", to_i64)?.unwrap_or_default(),
-        work_specs: o.map("workSpecs", to_strings)?.unwrap_or_default(),
-        runtimes: o.map("runtimes", to_strings)?.unwrap_or_default(),
-    })
+    v.map_or(Ok(AttemptRequest::default()), |v| record_from_js(&v, arg))
 }
 
 /// Item `index` of `addWorkUnits`: a name, `[name, data?, meta?]` or
-/// `{key, data?, meta?}`. (Argument names for messages, `items[3] data`, are
-/// only formatted past the common case of a bare name.)
-pub(crate) fn item_from_js(v: &JsValue, index: usize) -> JsResult<AddWorkUnitItem> {
+/// `{key, data?, meta?}`, converted to the core grammar's `Value` and parsed
+/// by `coordinate::parse_add_work_unit` at `now`. (Argument names for
+/// messages, `items[3] data`, are only formatted past the common case of a
+/// bare name.)
+pub(crate) fn item_from_js(
+    v: &JsValue,
+    index: usize,
+    now: DateTime<Utc>,
+) -> JsResult<AddWorkUnitItem> {
     if let Some(key) = v.as_string() {
         return Ok(AddWorkUnitItem::named(key));
     }
@@ -298,11 +331,15 @@ pub(crate) fn item_from_js(v: &JsValue, index: usize) -> JsResult<AddWorkUnitIte
             .map_err(|_| item_type_error(v, &arg))?;
         (o.get("key"), o.get("data"), o.get("meta"))
     };
-    Ok(AddWorkUnitItem {
-        key: to_string(&key, &format!("{arg} name"))?,
-        data: to_opt_map(&data, &format!("{arg} data"))?.unwrap_or_default(),
-        meta: unit_meta_from_js(&meta, &format!("{arg} meta"))?,
-    })
+    let key = to_string(&key, &format!("{arg} name"))?;
+    let data = to_opt_map(&data, &format!("{arg} data"))?.unwrap_or_default();
+    let meta = unit_meta_from_js(&meta, &format!("{arg} meta"))?;
+    let value = Value::List(vec![
+        Value::String(key),
+        Value::Map(data),
+        coordinate::unit_meta_value(&meta),
+    ]);
+    coordinate::parse_add_work_unit(&value, now).map_err(to_js)
 }
 
 fn item_type_error(v: &JsValue, arg: &str) -> JsValue {
@@ -314,26 +351,12 @@ fn item_type_error(v: &JsValue, arg: &str) -> JsValue {
 
 /// An `AddWorkUnitItem` as `{key, data, meta}`.
 pub(crate) fn item_to_js(item: &AddWorkUnitItem) -> JsValue {
-    object(&[
-        ("key", item.key.as_str().into()),
-        ("data", from_map(&item.data)),
-        ("meta", unit_meta_to_js(&item.meta)),
-    ])
+    record_to_js(item)
 }
 
 /// A summary as an Array of `{namespace, workSpec, status, count}`.
 pub(crate) fn summary_to_js(summary: &Summary) -> Array {
-    summary
-        .iter()
-        .map(|r| {
-            object(&[
-                ("namespace", r.namespace.as_str().into()),
-                ("workSpec", r.work_spec.as_str().into()),
-                ("status", r.status.as_str().into()),
-                ("count", from_i64(r.count)),
-            ])
-        })
-        .collect()
+    summary.iter().map(record_to_js).collect()
 }
 
 /// Metas by name from a `Map` or a plain object.

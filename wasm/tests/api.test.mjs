@@ -230,7 +230,8 @@ describe('Dates and milliseconds', () => {
     assert.ok(e instanceof TypeError);
     assert.equal(e.message, 'ms must be a number, not a string');
     e = thrown(() => clock.advance(NaN));
-    assert.ok(e instanceof RangeError);
+    assert.ok(e instanceof api.OutOfRangeError, 'NaN durations are out of range (docs/semantics.md §2.3)');
+    assert.equal(e.message, 'ms: duration is NaN');
   });
 });
 

@@ -79,38 +79,48 @@ function data(v) {
   return v;
 }
 
-const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-const snake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** A corpus WorkSpecMeta (snake_case) as the JS object (camelCase). */
-function specMetaIn(m) {
-  const out = {};
-  for (const [k, v] of Object.entries(m)) out[camel(k)] = k === 'next_continuous' ? optInstant(v) : v;
-  return out;
+// Each record's fields (Python/corpus name, camelCase name, kind) from the
+// core's table (coordinate::records), read once the module is loaded.
+let FIELDS = null;
+function fieldsOf(api, record) {
+  if (FIELDS === null) {
+    FIELDS = {};
+    for (const r of ['WorkSpecMeta', 'WorkUnitMeta', 'WorkUnitQuery', 'AttemptRequest', 'AddWorkUnitItem', 'SummaryRecord']) {
+      FIELDS[r] = api.__recordFields(r);
+    }
+  }
+  return FIELDS[record];
 }
+let API = null;
 
-function unitMetaIn(m) {
+/** A corpus record (snake_case keys) as the JS object (camelCase), by kind. */
+function recordIn(record, m) {
   if (m === null || m === undefined) return m;
+  const fields = fieldsOf(API, record);
   const out = {};
-  if ('priority' in m) out.priority = m.priority;
-  if ('not_before' in m) out.notBefore = optInstant(m.not_before);
+  for (const [k, v] of Object.entries(m)) {
+    const f = fields.find((x) => x.name === k);
+    if (!f) throw new Error(`${record}: unknown field ${k}`);
+    out[f.jsName] = f.kind === 'instant' ? optInstant(v) : f.kind === 'unit_meta' ? recordIn('WorkUnitMeta', v) : v;
+  }
   return out;
 }
 
-function query(q) {
-  if (q === null || q === undefined) return q;
+/** A JS record (camelCase keys) in the corpus's form (snake_case keys), by kind. */
+function recordOut(record, m) {
   const out = {};
-  for (const [k, v] of Object.entries(q)) out[camel(k)] = v;
+  for (const f of fieldsOf(API, record)) {
+    const v = m[f.jsName];
+    out[f.name] = f.kind === 'unit_meta' ? recordOut('WorkUnitMeta', v) : v;
+  }
   return out;
 }
 
-function request(r) {
-  if (r === null || r === undefined) return r;
-  const out = {};
-  for (const [k, v] of Object.entries(r)) out[k === 'lifetime_ms' ? 'lifetime' : camel(k)] = v;
-  return out;
-}
-
+const specMetaIn = (m) => recordIn('WorkSpecMeta', m);
+const unitMetaIn = (m) => recordIn('WorkUnitMeta', m);
+const query = (q) => recordIn('WorkUnitQuery', q);
+const request = (r) => recordIn('AttemptRequest', r);
 const metasIn = (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, specMetaIn(v)]));
 
 function addItem(item) {
@@ -124,13 +134,9 @@ function addItem(item) {
 
 // ----------------------------------------------------------------- results
 
-/** A WorkSpecMeta result in the corpus's form (snake_case keys). */
-function specMetaOut(m) {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [snake(k), v]));
-}
-
-const unitMetaOut = (m) => ({ priority: m.priority, not_before: m.notBefore });
-const itemOut = (i) => ({ key: i.key, data: i.data, meta: unitMetaOut(i.meta) });
+const specMetaOut = (m) => recordOut('WorkSpecMeta', m);
+const unitMetaOut = (m) => recordOut('WorkUnitMeta', m);
+const itemOut = (i) => recordOut('AddWorkUnitItem', i);
 const mapOut = (m, f = (v) => v) => Object.fromEntries([...m].map(([k, v]) => [k, f(v)]));
 
 function summaryOut(api, records) {
@@ -143,7 +149,7 @@ function summaryOut(api, records) {
   };
   return [...records]
     .sort(cmp)
-    .map((r) => ({ namespace: r.namespace, work_spec: r.workSpec, status: r.status, count: r.count }));
+    .map((r) => recordOut('SummaryRecord', r));
 }
 
 /** The canonical form of a result (tests/README.md). */
@@ -188,6 +194,7 @@ export function same(actual, expected) {
 /** op -> (target, args) => result. Most ops are the camelCase method of the
  * same name on the target; properties and conversions are spelled out. */
 export function ops(api) {
+  API = api;
   const opt = (a, key, f = data) => (key in a ? f(a[key]) : undefined);
   const statusJson = (text) => JSON.stringify(text);
   return {

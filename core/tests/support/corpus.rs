@@ -675,12 +675,7 @@ fn instant(t: DateTime<Utc>) -> J {
 
 fn summary(mut records: Summary) -> J {
     records.sort();
-    J::Array(
-        records
-            .iter()
-            .map(|r| json!({"namespace": r.namespace, "work_spec": r.work_spec, "status": r.status.as_str(), "count": r.count}))
-            .collect(),
-    )
+    J::Array(records.iter().map(record_j).collect())
 }
 
 fn value_j(v: &Value) -> J {
@@ -704,24 +699,45 @@ fn opt_instant(t: Option<DateTime<Utc>>) -> J {
     t.map_or(J::Null, instant)
 }
 
+/// A record in the corpus form, field by field from the core's table.
+fn record_j<R: Record>(r: &R) -> J {
+    J::Object(
+        R::FIELDS
+            .iter()
+            .map(|f| (f.name.to_owned(), field_j((f.get)(r))))
+            .collect(),
+    )
+}
+
+fn field_j(v: FieldValue) -> J {
+    match v {
+        FieldValue::Int(i) => json!(i),
+        FieldValue::Float(f) => json!(f),
+        FieldValue::Bool(b) => json!(b),
+        FieldValue::Text(s) => json!(s),
+        FieldValue::Duration(d) => json!(d.num_milliseconds()),
+        FieldValue::Instant(t) => opt_instant(t),
+        FieldValue::Strings(l) => json!(l),
+        FieldValue::OptStrings(l) => json!(l),
+        FieldValue::OptStatuses(l) => {
+            json!(l.map(|l| l.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+        }
+        FieldValue::Status(s) => json!(s.as_str()),
+        FieldValue::Data(m) => map_j(&m),
+        FieldValue::UnitMeta(m) => record_j(&m),
+    }
+}
+
 fn spec_meta_j(m: &WorkSpecMeta) -> J {
-    json!({
-        "priority": m.priority, "weight": m.weight, "paused": m.paused,
-        "continuous": m.continuous, "can_be_continuous": m.can_be_continuous,
-        "min_memory_gb": m.min_memory_gb, "interval": m.interval.num_milliseconds(),
-        "next_continuous": opt_instant(m.next_continuous), "max_running": m.max_running,
-        "max_attempts_returned": m.max_attempts_returned, "max_retries": m.max_retries,
-        "next_work_spec_name": m.next_work_spec_name, "available_count": m.available_count,
-        "pending_count": m.pending_count, "runtime": m.runtime,
-    })
+    record_j(m)
 }
 
 fn unit_meta_j(m: &WorkUnitMeta) -> J {
-    json!({"priority": m.priority, "not_before": opt_instant(m.not_before)})
+    record_j(m)
 }
 
 fn item_j(item: &AddWorkUnitItem) -> J {
-    json!({"key": item.key, "data": map_j(&item.data), "meta": unit_meta_j(&item.meta)})
+    record_j(item)
 }
 
 // ---- arguments ----------------------------------------------------------
@@ -834,27 +850,63 @@ fn opt_data(v: &J) -> Result<Option<Map>, Fail> {
     }
 }
 
-fn spec_meta(v: &J) -> Result<WorkSpecMeta, Fail> {
-    let int = |k: &str| v[k].as_i64().unwrap_or(0);
-    let text = |k: &str| v[k].as_str().unwrap_or("").to_owned();
-    let flag = |k: &str| v[k].as_bool().unwrap_or(false);
-    Ok(WorkSpecMeta {
-        priority: int("priority"),
-        weight: int("weight"),
-        paused: flag("paused"),
-        continuous: flag("continuous"),
-        can_be_continuous: flag("can_be_continuous"),
-        min_memory_gb: v["min_memory_gb"].as_f64().unwrap_or(0.0),
-        interval: TimeDelta::milliseconds(int("interval")),
-        next_continuous: opt_time(&v["next_continuous"])?,
-        max_running: int("max_running"),
-        max_attempts_returned: int("max_attempts_returned"),
-        max_retries: int("max_retries"),
-        next_work_spec_name: text("next_work_spec_name"),
-        available_count: int("available_count"),
-        pending_count: int("pending_count"),
-        runtime: text("runtime"),
+/// A record from its corpus form (a missing key takes the blank value; an
+/// unknown key is a runner error), field by field from the core's table.
+fn record_in<R: Record>(v: &J) -> Result<R, Fail> {
+    let mut r = R::blank();
+    match v {
+        J::Null => {}
+        J::Object(o) => {
+            for (k, x) in o {
+                let f =
+                    R::field(k).ok_or_else(|| runner(format!("{}: unknown field {k}", R::NAME)))?;
+                if !x.is_null()
+                    || matches!(f.kind, Kind::Instant | Kind::OptStrings | Kind::OptStatuses)
+                {
+                    (f.set)(&mut r, field_in(f.kind, x)?)?;
+                }
+            }
+        }
+        _ => return Err(runner(format!("{} must be an object, not {v}", R::NAME))),
+    }
+    Ok(r)
+}
+
+fn field_in(kind: Kind, x: &J) -> Result<FieldValue, Fail> {
+    let bad = || runner(format!("a {} value expected, got {x}", kind.as_str()));
+    Ok(match kind {
+        Kind::Int => FieldValue::Int(x.as_i64().ok_or_else(bad)?),
+        Kind::Float | Kind::Seconds => FieldValue::Float(x.as_f64().ok_or_else(bad)?),
+        Kind::Bool => FieldValue::Bool(x.as_bool().ok_or_else(bad)?),
+        Kind::Text => FieldValue::Text(x.as_str().ok_or_else(bad)?.to_owned()),
+        Kind::Duration => {
+            FieldValue::Duration(TimeDelta::milliseconds(x.as_i64().ok_or_else(bad)?))
+        }
+        Kind::Instant => FieldValue::Instant(opt_time(x)?),
+        Kind::Strings => FieldValue::Strings(strings(x)?),
+        Kind::OptStrings => {
+            FieldValue::OptStrings(if x.is_null() { None } else { Some(strings(x)?) })
+        }
+        Kind::OptStatuses => FieldValue::OptStatuses(if x.is_null() {
+            None
+        } else {
+            Some(
+                strings(x)?
+                    .iter()
+                    .map(|t| t.parse::<WorkUnitStatus>().map_err(Fail::from))
+                    .collect::<Result<_, _>>()?,
+            )
+        }),
+        Kind::Status => {
+            FieldValue::Status(x.as_str().ok_or_else(bad)?.parse().map_err(Fail::from)?)
+        }
+        Kind::Data => FieldValue::Data(data(x)?),
+        Kind::UnitMeta => FieldValue::UnitMeta(record_in(x)?),
     })
+}
+
+fn spec_meta(v: &J) -> Result<WorkSpecMeta, Fail> {
+    record_in(v)
 }
 
 fn metas(v: &J) -> Result<Metas, Fail> {
@@ -867,10 +919,7 @@ fn metas(v: &J) -> Result<Metas, Fail> {
 }
 
 fn unit_meta(v: &J) -> Result<WorkUnitMeta, Fail> {
-    Ok(WorkUnitMeta {
-        priority: v["priority"].as_f64().unwrap_or(0.0),
-        not_before: opt_time(&v["not_before"])?,
-    })
+    record_in(v)
 }
 
 fn add_item(v: &J) -> Result<AddWorkUnitItem, Fail> {
@@ -892,33 +941,9 @@ fn add_item(v: &J) -> Result<AddWorkUnitItem, Fail> {
 }
 
 fn query(v: &J) -> Result<WorkUnitQuery, Fail> {
-    let statuses = match &v["statuses"] {
-        J::Null => None,
-        list => Some(
-            strings(list)?
-                .iter()
-                .map(|t| t.parse::<WorkUnitStatus>().map_err(Fail::from))
-                .collect::<Result<_, _>>()?,
-        ),
-    };
-    Ok(WorkUnitQuery {
-        names: if v["names"].is_null() {
-            None
-        } else {
-            Some(strings(&v["names"])?)
-        },
-        statuses,
-        previous_name: v["previous_name"].as_str().unwrap_or("").to_owned(),
-        limit: v["limit"].as_i64().unwrap_or(0),
-    })
+    record_in(v)
 }
 
 fn request(v: &J) -> Result<AttemptRequest, Fail> {
-    Ok(AttemptRequest {
-        available_gb: v["available_gb"].as_f64().unwrap_or(0.0),
-        lifetime: TimeDelta::milliseconds(v["lifetime_ms"].as_i64().unwrap_or(0)),
-        number_of_work_units: v["number_of_work_units"].as_i64().unwrap_or(0),
-        work_specs: strings(&v["work_specs"])?,
-        runtimes: strings(&v["runtimes"])?,
-    })
+    record_in(v)
 }

@@ -1,7 +1,8 @@
 """Type stubs of the native module ``coordinate._coordinate``."""
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Optional, Sequence, Union, final
+from inspect import Signature
+from typing import Any, ClassVar, Iterable, Optional, Sequence, Union, final
 
 from ._errors import CoordinateError
 from ._status import AttemptStatus, WorkUnitStatus
@@ -24,7 +25,9 @@ __all__ = [
     "Worker",
     "_after_fork_in_child",
     "connect",
+    "ERROR_CODES",
     "extract_add_work_unit_item",
+    "parse_add_work_unit",
     "extract_work_spec_meta",
     "extract_work_unit_output",
     "limit_metas_to_names",
@@ -34,6 +37,7 @@ __all__ = [
     "_work_unit_status_code",
     "_attempt_status_text",
     "_attempt_status_code",
+    "_record_fields",
 ]
 
 #: A data map: string keys, values of None, bool, int, float, str, bytes,
@@ -51,7 +55,14 @@ _AddItem = Union[
     tuple[str, Optional[_Data]],
     tuple[str, Optional[_Data], Optional["WorkUnitMeta"]],
     Sequence[Any],
+    dict[str, Any],
 ]
+
+#: The core's error codes, in declaration order (``coordinate::ERROR_CODES``).
+ERROR_CODES: list[str]
+
+def parse_add_work_unit(obj: _AddItem, now: datetime) -> AddWorkUnitItem: ...
+def _record_fields(record: str) -> list[tuple[str, str]]: ...
 
 @final
 class MockClock:
@@ -232,6 +243,8 @@ class Worker:
 
 @final
 class WorkSpecMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: int
     weight: int
     paused: bool
@@ -279,6 +292,8 @@ class WorkSpecMeta:
 
 @final
 class WorkUnitMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: float
     def __new__(cls, priority: float = 0.0, not_before: datetime | None = None) -> WorkUnitMeta: ...
     @property
@@ -290,6 +305,8 @@ class WorkUnitMeta:
 
 @final
 class WorkUnitQuery:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     previous_name: str
     limit: int
     def __new__(
@@ -312,6 +329,8 @@ class WorkUnitQuery:
 
 @final
 class AttemptRequest:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     number_of_work_units: int
     available_gb: float
     def __new__(
@@ -339,6 +358,8 @@ class AttemptRequest:
 
 @final
 class AddWorkUnitMeta:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     priority: float
     delay: float
     def __new__(cls, priority: float = 0.0, delay: float = 0.0) -> AddWorkUnitMeta: ...
@@ -348,6 +369,8 @@ class AddWorkUnitMeta:
 
 @final
 class AddWorkUnitItem:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     key: str
     def __new__(
         cls, key: str = "", data: _Data | None = None, meta: WorkUnitMeta | None = None
@@ -365,6 +388,8 @@ class AddWorkUnitItem:
 
 @final
 class SummaryRecord:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     def __new__(
         cls, namespace: str, work_spec: str, status: _UnitStatusLike, count: int
     ) -> SummaryRecord: ...
@@ -385,6 +410,8 @@ class SummaryRecord:
 
 @final
 class WorkSpecData:
+    #: The constructor signature, from the core\'s field table.
+    __signature__: ClassVar[Signature]
     name: str
     disabled: bool
     continuous: bool

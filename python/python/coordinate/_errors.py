@@ -30,6 +30,7 @@ __all__ = [
     "StorageError",
     "UnauthorizedError",
     "BadUrlError",
+    "OutOfRangeError",
 ]
 
 
@@ -179,3 +180,11 @@ class BadUrlError(CoordinateError, ValueError):
     """``connect`` got a URL it cannot use."""
 
     code = "BadUrl"
+
+
+class OutOfRangeError(CoordinateError, ValueError, OverflowError):
+    """A duration or instant outside its valid range (|d| <= 10**9 s; years
+    1 to 9999), or NaN; the message names the argument. Also a
+    ``ValueError`` and an ``OverflowError``."""
+
+    code = "OutOfRange"

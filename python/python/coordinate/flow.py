@@ -33,13 +33,13 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Union
 
 import yaml
 
-from ._coordinate import Namespace, WorkUnitMeta
+from ._coordinate import Namespace, WorkUnitMeta, parse_add_work_unit
 from ._errors import CoordinateError
 from .worker import (
     DEFAULT_RUNTIMES,
@@ -207,13 +207,7 @@ def read_document(path: _PathLike, what: str = "flow file") -> Any:
     return _yaml_load(text, source)
 
 
-def _number(value: Any, what: str, source: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FlowError(f"{source}: {what} must be a number, not {_type_name(value)}")
-    try:
-        return float(value)
-    except OverflowError:  # an int too large for a float
-        return math.inf if value > 0 else -math.inf
+_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 def _unit_item(obj: Any, spec: str, i: int, source: str) -> UnitItem:
@@ -222,27 +216,15 @@ def _unit_item(obj: Any, spec: str, i: int, source: str) -> UnitItem:
         return UnitItem(obj)
     if not isinstance(obj, dict) or "name" not in obj:
         raise FlowError(f"{source}: {where}: expected a name or a mapping with a 'name' key")
-    unknown = sorted(set(obj) - {"name", "data", "priority", "delay"})
-    if unknown:
-        raise FlowError(
-            f"{source}: {where}: unknown key {unknown[0]!r} (expected name, data, priority, delay)"
-        )
-    name = obj["name"]
-    if not isinstance(name, str):
-        raise FlowError(f"{source}: {where}: the name must be a string, not {_type_name(name)}")
-    data = obj.get("data")
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise FlowError(f"{source}: {where}: data must be a mapping, not {_type_name(data)}")
-    priority = _number(obj.get("priority", 0), f"{where}: priority", source)
-    if not math.isfinite(priority):
-        raise FlowError(f"{source}: {where}: priority must be a finite number, not {priority}")
-    delay = _number(obj.get("delay", 0), f"{where}: delay", source)
-    problem = duration_problem(delay)
-    if problem is not None:
-        raise FlowError(f"{source}: {where}: delay {problem}")
-    return UnitItem(name, data, priority, delay)
+    if isinstance(obj.get("delay"), (int, float)) and obj["delay"] < 0:
+        raise FlowError(f"{source}: {where}: delay must not be negative")
+    try:  # the core's one grammar of a unit to add (docs/semantics.md §3.14)
+        item = parse_add_work_unit(obj, _EPOCH)
+    except (CoordinateError, TypeError, ValueError, OverflowError) as e:
+        raise FlowError(f"{source}: {where}: {e}") from None
+    nb = item.meta.not_before
+    delay = 0.0 if nb is None else (nb - _EPOCH).total_seconds()
+    return UnitItem(item.key, item.data, item.meta.priority, delay)
 
 
 def parse_units(obj: Any, source: str, specs: Collection[str]) -> Dict[str, List[UnitItem]]:
