@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the wasm32 build needs (see shared/TOOLCHAIN.md for why this
+# Installs what the wasm32 build needs (why this
 # recipe): rustup cannot fetch the wasm32 std here, so std is built from
 # source with Debian's rustc-web and its exact source, and linked by
 # Debian's wasm-ld. Idempotent: every part already present is skipped.

@@ -16,7 +16,7 @@ const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 /// A coordinate with `specs` specs ("s0".."s9") sharing `units` empty units.
 fn setup(specs: usize, units: usize) -> (Coordinate, Vec<WorkSpec>, Worker) {
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
-    let ns = coord.namespace("bench");
+    let ns = coord.namespace("bench").unwrap();
     let specs: Vec<WorkSpec> = (0..specs)
         .map(|i| {
             ns.set_work_spec(map([("name", format!("s{i}"))]))

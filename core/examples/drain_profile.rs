@@ -15,7 +15,7 @@ fn main() -> Result<(), coordinate::Error> {
     let batch = args.next().flatten().unwrap_or(1);
     let specs = args.next().flatten().unwrap_or(1).max(1);
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
-    let ns = coord.namespace("profile");
+    let ns = coord.namespace("profile").unwrap();
     let mut batches = Vec::new();
     for s in 0..specs {
         let spec = ns.set_work_spec(map([("name", format!("spec{s}"))]))?;

@@ -4,11 +4,9 @@ use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::clock::add;
-use crate::coordinate::Coordinate;
-use crate::error::{Error, Result};
-use crate::extract::extract_work_unit_output;
-use crate::state::{AttemptState, Id, State, Time};
+use crate::backend::{AttemptRef, Id, Op, Reply, UnitRef};
+use crate::coordinate::{reply, Coordinate};
+use crate::error::Result;
 use crate::status::AttemptStatus;
 use crate::value::Map;
 use crate::work_spec::WorkSpec;
@@ -38,7 +36,7 @@ impl fmt::Debug for Attempt {
 
 impl PartialEq for Attempt {
     fn eq(&self, other: &Self) -> bool {
-        self.unit.spec.ns.coord == other.unit.spec.ns.coord && self.id == other.id
+        self.coord() == other.coord() && self.id == other.id
     }
 }
 impl Eq for Attempt {}
@@ -50,40 +48,32 @@ impl std::hash::Hash for Attempt {
 }
 
 impl Attempt {
-    /// A handle for attempt `id`, if it still exists.
-    pub(crate) fn from_state(st: &State, coord: &Coordinate, id: Id) -> Option<Attempt> {
-        let att = st.attempts.get(&id)?;
-        let spec = st.specs.get(&att.spec)?;
-        let ns = st.namespaces.get(&spec.ns)?;
-        let worker = st.workers.get(&att.worker)?;
-        let unit = spec.unit(att.unit)?;
-        let ns_handle = coord.namespace_handle(spec.ns, ns.name.clone());
-        let spec_handle = WorkSpec::new(ns_handle.clone(), att.spec, spec.name.clone());
-        let worker_ns = match st.namespaces.get(&worker.ns) {
-            Some(wns) if worker.ns != spec.ns => {
-                coord.namespace_handle(worker.ns, wns.name.clone())
-            }
-            _ => ns_handle,
-        };
-        Some(Attempt {
-            unit: WorkUnit::new(spec_handle, unit, att.unit),
-            worker: Worker::new(worker_ns, att.worker, worker.name.clone()),
-            id,
-        })
+    pub(crate) fn from_ref(coord: &Coordinate, r: AttemptRef) -> Attempt {
+        let UnitRef { spec, id, name } = r.unit;
+        Attempt {
+            unit: WorkUnit::new(WorkSpec::from_ref(coord, spec), id, name),
+            worker: Worker::from_ref(coord, r.worker),
+            id: r.id,
+        }
+    }
+
+    pub(crate) fn from_refs(coord: &Coordinate, refs: Vec<AttemptRef>) -> Vec<Attempt> {
+        refs.into_iter()
+            .map(|r| Attempt::from_ref(coord, r))
+            .collect()
     }
 
     fn coord(&self) -> &Coordinate {
         self.unit.spec.coord()
     }
 
-    fn read<T>(&self, sweep: bool, f: impl FnOnce(&AttemptState) -> T) -> Result<T> {
-        self.coord().with(|st, now| {
-            let spec = st.attempt(self.id)?.spec;
-            if sweep {
-                st.sweep(spec, now);
-            }
-            Ok(f(st.attempt(self.id)?))
-        })
+    fn call(&self, op: Op) -> Result<Reply> {
+        self.coord().call(op)
+    }
+
+    /// The store's id of this attempt.
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// The work unit this attempt is for.
@@ -98,136 +88,67 @@ impl Attempt {
 
     /// The attempt's status (expired leases are observed first).
     pub fn status(&self) -> Result<AttemptStatus> {
-        self.read(true, |a| a.status)
+        let op = Op::AttemptStatus { attempt: self.id };
+        reply!(self.call(op), Reply::AttemptStatus(s) => s)
     }
 
     /// The attempt's data: a copy of the unit's data, as last replaced.
     pub fn data(&self) -> Result<Map> {
-        self.read(false, |a| a.data.clone())
+        reply!(self.call(Op::AttemptData { attempt: self.id }), Reply::Data(d) => d)
     }
 
     /// When the attempt started.
     pub fn start_time(&self) -> Result<DateTime<Utc>> {
-        self.read(false, |a| a.start)
+        reply!(self.call(Op::AttemptStartTime { attempt: self.id }), Reply::Time(t) => t)
     }
 
     /// When the attempt left Pending; `None` while pending.
     pub fn end_time(&self) -> Result<Option<DateTime<Utc>>> {
-        self.read(true, |a| a.end)
+        reply!(self.call(Op::AttemptEndTime { attempt: self.id }), Reply::MaybeTime(t) => t)
     }
 
     /// When the lease runs out.
     pub fn expiration_time(&self) -> Result<DateTime<Utc>> {
-        self.read(true, |a| a.expiration)
+        reply!(self.call(Op::AttemptExpiration { attempt: self.id }), Reply::Time(t) => t)
     }
 
     /// Extends the lease to `now + extend_duration`, replacing the data if given.
     /// An attempt that is no longer active is expired instead, with `LostLease`.
     pub fn renew(&self, extend_duration: TimeDelta, data: Option<Map>) -> Result<()> {
-        self.coord().with(|st, now| {
-            let att = st.attempt(self.id)?;
-            let (spec_id, slot, old_exp) = (att.spec, att.unit, att.expiration);
-            match att.status {
-                AttemptStatus::Pending | AttemptStatus::Expired => {}
-                _ => return Err(Error::NotPending),
-            }
-            let spec = st.spec_mut(spec_id)?;
-            let active = spec.unit(slot).and_then(|u| u.active) == Some(self.id);
-            if !active {
-                st.complete(self.id, AttemptStatus::Expired, data, now);
-                return Err(Error::LostLease);
-            }
-            let expiration = add(now, extend_duration);
-            spec.expiring.remove(&(old_exp, self.id));
-            spec.expiring.insert((expiration, self.id));
-            let att = st.attempts.get_mut(&self.id).ok_or(Error::Gone)?;
-            att.expiration = expiration;
-            if let Some(data) = data {
-                att.data = data;
-            }
-            Ok(())
-        })
+        let op = Op::Renew {
+            attempt: self.id,
+            extend: extend_duration,
+            data,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// Gives up the lease: the unit becomes available again. Expiring an
     /// expired attempt does nothing.
     pub fn expire(&self, data: Option<Map>) -> Result<()> {
-        self.coord()
-            .with(|st, now| match st.attempt(self.id)?.status {
-                AttemptStatus::Pending => {
-                    st.complete(self.id, AttemptStatus::Expired, data, now);
-                    Ok(())
-                }
-                AttemptStatus::Expired => Ok(()),
-                _ => Err(Error::NotPending),
-            })
+        reply!(self.call(Op::Expire { attempt: self.id, data }), Reply::Done => ())
     }
 
     /// Marks the work done, replacing the data if given; if the attempt is
     /// still active and its spec has a `then`, the `output` key of the data
-    /// becomes units of that spec. A failed attempt may still finish.
+    /// becomes units of that spec, in the same atomic call. A failed attempt
+    /// may still finish.
     pub fn finish(&self, data: Option<Map>) -> Result<()> {
-        self.coord().with(|st, now| {
-            match st.attempt(self.id)?.status {
-                AttemptStatus::Pending | AttemptStatus::Failed => {}
-                _ => return Err(Error::NotPending),
-            }
-            st.complete(self.id, AttemptStatus::Finished, data, now);
-            chain(st, self.id, now)
-        })
+        reply!(self.call(Op::Finish { attempt: self.id, data }), Reply::Done => ())
     }
 
     /// Marks the work failed for good, replacing the data if given.
     pub fn fail(&self, data: Option<Map>) -> Result<()> {
-        self.coord()
-            .with(|st, now| match st.attempt(self.id)?.status {
-                AttemptStatus::Pending => {
-                    st.complete(self.id, AttemptStatus::Failed, data, now);
-                    Ok(())
-                }
-                _ => Err(Error::NotPending),
-            })
+        reply!(self.call(Op::Fail { attempt: self.id, data }), Reply::Done => ())
     }
 
     /// Gives the unit back to be tried again after `delay`, replacing the data if given.
     pub fn retry(&self, data: Option<Map>, delay: TimeDelta) -> Result<()> {
-        self.coord().with(|st, now| {
-            let att = st.attempt(self.id)?;
-            if att.status != AttemptStatus::Pending {
-                return Err(Error::NotPending);
-            }
-            let (spec_id, slot) = (att.spec, att.unit);
-            if let Some(u) = st.spec_mut(spec_id)?.unit_mut(slot) {
-                if u.active == Some(self.id) {
-                    u.not_before = Some(add(now, delay));
-                }
-            }
-            st.complete(self.id, AttemptStatus::Retryable, data, now);
-            Ok(())
-        })
+        let op = Op::Retry {
+            attempt: self.id,
+            data,
+            delay,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
-}
-
-/// Adds the finished attempt's `output` to its spec's `then` spec, if the
-/// attempt is still its unit's active attempt.
-fn chain(st: &mut State, id: Id, now: Time) -> Result<()> {
-    let att = st.attempt(id)?;
-    let spec = st.spec(att.spec)?;
-    if spec.unit(att.unit).and_then(|u| u.active) != Some(id) {
-        return Ok(());
-    }
-    let Some(output) = att.data.get("output") else {
-        return Ok(());
-    };
-    let next = &spec.meta.next_work_spec_name;
-    if next.is_empty() {
-        return Ok(());
-    }
-    let Some(&next_id) = st.ns(spec.ns)?.specs.get(next.as_str()) else {
-        return Ok(());
-    };
-    for item in extract_work_unit_output(output, now).into_values() {
-        st.put_unit(next_id, &item.key, item.data, item.meta, now)?;
-    }
-    Ok(())
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::memory::MemoryBackend;
 
 /// How to open a store, besides its URL.
 #[derive(Clone, Default)]
@@ -76,6 +77,9 @@ pub(crate) fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backen
         "https" => "http",
         other => other,
     };
+    if scheme == "memory" {
+        return MemoryBackend::open(url, options);
+    }
     let opener = SCHEMES
         .read()
         .unwrap_or_else(PoisonError::into_inner)

@@ -2,34 +2,44 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use crate::clock::{add, Clock, SystemClock};
-use crate::error::{Error, Result};
-use crate::meta::{extract_work_spec_meta, Summary, SummaryRecord};
-use crate::state::{Id, NsState, SpecState, State, Time, WorkerState, DEFAULT_LEASE};
+use crate::backend::{Backend, Id, NsRef, Op, Reply};
+use crate::clock::{Clock, SystemClock};
+use crate::connect::{self, ConnectOptions};
+use crate::error::Result;
+use crate::memory::MemoryBackend;
+use crate::meta::Summary;
 use crate::value::{Map, Value};
 use crate::work_spec::WorkSpec;
 use crate::worker::Worker;
 
-struct Shared {
-    state: Mutex<State>,
-    clock: Arc<dyn Clock>,
+/// Unwraps the reply an operation must give, or reports a store that broke
+/// the protocol.
+macro_rules! reply {
+    ($call:expr, $pat:pat => $value:expr) => {
+        match $call? {
+            $pat => Ok($value),
+            other => Err(other.unexpected()),
+        }
+    };
 }
+pub(crate) use reply;
 
 /// The root of a Coordinate system: holds namespaces by name.
 ///
-/// Cheap to clone (clones share everything) and safe to share between
-/// threads; every call is atomic.
+/// Cheap to clone (clones share the store) and safe to share between
+/// threads; every call is atomic. The store is chosen where the Coordinate
+/// is made: [`Coordinate::new`] and [`Coordinate::with_clock`] keep the
+/// state in memory, [`Coordinate::connect`] opens a store by URL, and
+/// [`Coordinate::from_backend`] takes any [`Backend`].
 ///
 /// ```
 /// use coordinate::{Coordinate, MockClock, Value};
 /// let coord = Coordinate::with_clock(MockClock::default()).seeded(7);
-/// let ns = coord.namespace("demo");
+/// let ns = coord.namespace("demo").unwrap();
 /// let spec = ns.set_work_spec([("name".to_string(), Value::from("spec"))].into()).unwrap();
 /// spec.add_work_unit("unit", Default::default(), Default::default()).unwrap();
 /// let worker = ns.worker("worker").unwrap();
@@ -39,20 +49,20 @@ struct Shared {
 /// ```
 #[derive(Clone)]
 pub struct Coordinate {
-    shared: Arc<Shared>,
+    backend: Arc<dyn Backend>,
 }
 
 impl fmt::Debug for Coordinate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Coordinate")
-            .field("clock", &self.shared.clock)
+            .field("backend", &self.backend)
             .finish()
     }
 }
 
 impl PartialEq for Coordinate {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        std::ptr::addr_eq(Arc::as_ptr(&self.backend), Arc::as_ptr(&other.backend))
     }
 }
 impl Eq for Coordinate {}
@@ -64,140 +74,102 @@ impl Default for Coordinate {
 }
 
 impl Coordinate {
-    /// A Coordinate on the system clock, with a randomly seeded scheduler.
+    /// An in-memory Coordinate on the system clock, with a randomly seeded scheduler.
     pub fn new() -> Self {
         Coordinate::with_options(Arc::new(SystemClock), None)
     }
 
-    /// A Coordinate on `clock`, with a randomly seeded scheduler.
+    /// An in-memory Coordinate on `clock`, with a randomly seeded scheduler.
     pub fn with_clock(clock: impl Clock + 'static) -> Self {
         Coordinate::with_options(Arc::new(clock), None)
     }
 
-    /// A Coordinate on `clock` whose scheduler draws from `seed` (or the OS).
+    /// An in-memory Coordinate on `clock` whose scheduler draws from `seed` (or the OS).
     pub fn with_options(clock: Arc<dyn Clock>, seed: Option<u64>) -> Self {
-        let rng = match seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => rand::make_rng(),
-        };
-        Coordinate {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State::new(rng)),
-                clock,
-            }),
-        }
+        Coordinate::from_backend(Arc::new(MemoryBackend::new(clock, seed)))
+    }
+
+    /// A Coordinate over any store.
+    pub fn from_backend(backend: Arc<dyn Backend>) -> Self {
+        Coordinate { backend }
+    }
+
+    /// Opens the store `url` names: `memory:` here; `sqlite:`, `postgresql:`
+    /// and `http:` once the crates providing them registered their schemes
+    /// (see [`register_scheme`](crate::register_scheme)). An unknown scheme
+    /// is [`Error::BadUrl`](crate::Error::BadUrl).
+    ///
+    /// ```
+    /// use coordinate::{ConnectOptions, Coordinate};
+    /// let coord = Coordinate::connect("memory:", ConnectOptions::default()).unwrap();
+    /// assert!(coord.namespaces().unwrap().is_empty());
+    /// assert!(Coordinate::connect("gopher://x", ConnectOptions::default()).is_err());
+    /// ```
+    pub fn connect(url: &str, options: ConnectOptions) -> Result<Self> {
+        connect::open(url, &options).map(Coordinate::from_backend)
     }
 
     /// Reseeds the scheduler's random source; returns `self` for chaining.
     pub fn seeded(self, seed: u64) -> Self {
-        self.lock().rng = StdRng::seed_from_u64(seed);
+        self.backend.reseed(seed);
         self
     }
 
     /// The current time of this Coordinate's clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.shared.clock.now()
+        self.backend.now()
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The store behind this Coordinate.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
-    /// Runs `f` on the locked state with the clock read inside the lock, so
-    /// that the order of calls is the order of their times.
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut State, Time) -> T) -> T {
-        let mut state = self.lock();
-        let now = self.shared.clock.now();
-        f(&mut state, now)
+    /// Runs one operation on the store (what every handle call does).
+    pub fn call(&self, op: Op) -> Result<Reply> {
+        self.backend.call(op)
+    }
+
+    /// Runs operations in one transaction or round trip where the store can
+    /// (for example: finish these attempts, then request the next ones).
+    /// Each operation succeeds or fails on its own.
+    pub fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
+        self.backend.batch(ops)
+    }
+
+    /// Releases the store; every later call on this Coordinate or its
+    /// handles gives `Gone`.
+    pub fn close(&self) -> Result<()> {
+        self.backend.close()
     }
 
     /// The namespace called `name`, created if absent.
-    pub fn namespace(&self, name: &str) -> Namespace {
-        let id = self.with(|st, _| {
-            if let Some(&id) = st.ns_by_name.get(name) {
-                return id;
-            }
-            let id = st.fresh_id();
-            let name: Arc<str> = Arc::from(name);
-            st.namespaces.insert(
-                id,
-                NsState {
-                    name: name.clone(),
-                    specs: BTreeMap::new(),
-                    workers: BTreeMap::new(),
-                },
-            );
-            st.ns_by_name.insert(name, id);
-            id
-        });
-        Namespace {
-            coord: self.clone(),
-            id,
-            name: Arc::from(name),
-        }
+    pub fn namespace(&self, name: &str) -> Result<Namespace> {
+        let r = reply!(self.call(Op::Namespace { name: name.into() }), Reply::Namespace(r) => r)?;
+        Ok(self.namespace_handle(r))
     }
 
     /// Every live namespace by name.
-    pub fn namespaces(&self) -> BTreeMap<String, Namespace> {
-        self.with(|st, _| {
-            st.ns_by_name
-                .iter()
-                .map(|(name, &id)| (name.to_string(), self.namespace_handle(id, name.clone())))
-                .collect()
-        })
+    pub fn namespaces(&self) -> Result<BTreeMap<String, Namespace>> {
+        let refs = reply!(self.call(Op::Namespaces), Reply::Namespaces(r) => r)?;
+        Ok(refs
+            .into_iter()
+            .map(|r| (r.name.to_string(), self.namespace_handle(r)))
+            .collect())
     }
 
     /// Unit counts by namespace, spec and status, over everything.
-    pub fn summarize(&self) -> Summary {
-        self.with(|st, now| {
-            let ids: Vec<Id> = st.ns_by_name.values().copied().collect();
-            ids.into_iter()
-                .flat_map(|id| summarize_ns(st, id, now))
-                .collect()
-        })
+    pub fn summarize(&self) -> Result<Summary> {
+        reply!(self.call(Op::Summarize), Reply::Summary(s) => s)
     }
 
-    pub(crate) fn namespace_handle(&self, id: Id, name: Arc<str>) -> Namespace {
+    pub(crate) fn namespace_handle(&self, r: NsRef) -> Namespace {
         Namespace {
             coord: self.clone(),
-            id,
-            name,
+            id: r.id,
+            name: r.name,
         }
     }
-}
-
-pub(crate) fn summarize_ns(st: &mut State, ns: Id, now: Time) -> Summary {
-    let Ok(ns_state) = st.ns(ns) else {
-        return Vec::new();
-    };
-    let specs: Vec<Id> = ns_state.specs.values().copied().collect();
-    specs
-        .into_iter()
-        .flat_map(|spec| summarize_spec(st, spec, now))
-        .collect()
-}
-
-pub(crate) fn summarize_spec(st: &mut State, spec: Id, now: Time) -> Summary {
-    st.sweep(spec, now);
-    let (Ok(counts), Ok(spec_state)) = (st.status_counts(spec), st.spec(spec)) else {
-        return Vec::new();
-    };
-    let namespace = st
-        .ns(spec_state.ns)
-        .map(|n| n.name.to_string())
-        .unwrap_or_default();
-    counts
-        .into_iter()
-        .map(|(status, count)| SummaryRecord {
-            namespace: namespace.clone(),
-            work_spec: spec_state.name.to_string(),
-            status,
-            count,
-        })
-        .collect()
 }
 
 /// A namespace: holds work specs and workers by name.
@@ -233,6 +205,11 @@ impl Namespace {
         &self.name
     }
 
+    /// The store's id of this namespace.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
     /// The Coordinate this namespace belongs to.
     pub fn coordinate(&self) -> &Coordinate {
         &self.coord
@@ -241,143 +218,63 @@ impl Namespace {
     /// Deletes the namespace with all its specs, units, attempts and workers.
     /// Destroying an already destroyed namespace does nothing.
     pub fn destroy(&self) -> Result<()> {
-        self.coord.with(|st, _| {
-            let Some(ns) = st.namespaces.remove(&self.id) else {
-                return;
-            };
-            for spec in ns.specs.values() {
-                st.remove_spec(*spec);
-            }
-            for worker in ns.workers.values() {
-                st.workers.remove(worker);
-            }
-            if st.ns_by_name.get(&ns.name) == Some(&self.id) {
-                st.ns_by_name.remove(&ns.name);
-            }
-        });
-        Ok(())
+        reply!(self.coord.call(Op::DestroyNamespace { ns: self.id }), Reply::Done => ())
     }
 
     /// Creates or updates the work spec named by `data["name"]`, deriving its
     /// meta from `data` (any runtime changes made by `set_meta` are reset).
     pub fn set_work_spec(&self, data: Map) -> Result<WorkSpec> {
-        self.coord.with(|st, _| {
-            // A dead namespace answers Gone before the data is validated (§1.4).
-            st.ns(self.id)?;
-            let (name, meta) = extract_work_spec_meta(&data)?;
-            let existing = st.ns(self.id)?.specs.get(name.as_str()).copied();
-            let id = match existing {
-                Some(id) => {
-                    let spec = st.spec_mut(id)?;
-                    spec.data = data;
-                    spec.meta = meta;
-                    id
-                }
-                None => {
-                    let id = st.fresh_id();
-                    let key: Arc<str> = Arc::from(name.as_str());
-                    st.specs
-                        .insert(id, SpecState::new(self.id, key.clone(), data, meta));
-                    st.namespaces
-                        .get_mut(&self.id)
-                        .ok_or(Error::Gone)?
-                        .specs
-                        .insert(key, id);
-                    id
-                }
-            };
-            Ok(WorkSpec::new(self.clone(), id, Arc::from(name)))
-        })
+        let op = Op::SetWorkSpec { ns: self.id, data };
+        let r = reply!(self.coord.call(op), Reply::Spec(r) => r)?;
+        Ok(WorkSpec::from_ref(&self.coord, r))
     }
 
     /// The work spec called `name`.
     pub fn work_spec(&self, name: &str) -> Result<WorkSpec> {
-        self.coord.with(|st, _| {
-            let (key, &id) = st
-                .ns(self.id)?
-                .specs
-                .get_key_value(name)
-                .ok_or_else(|| Error::NoSuchWorkSpec { name: name.into() })?;
-            Ok(WorkSpec::new(self.clone(), id, key.clone()))
-        })
+        let op = Op::WorkSpec {
+            ns: self.id,
+            name: name.into(),
+        };
+        let r = reply!(self.coord.call(op), Reply::Spec(r) => r)?;
+        Ok(WorkSpec::from_ref(&self.coord, r))
     }
 
     /// Deletes the work spec called `name`, its units and their attempts.
     pub fn destroy_work_spec(&self, name: &str) -> Result<()> {
-        self.coord.with(|st, _| {
-            let id = *st
-                .ns(self.id)?
-                .specs
-                .get(name)
-                .ok_or_else(|| Error::NoSuchWorkSpec { name: name.into() })?;
-            st.remove_spec(id);
-            Ok(())
-        })
+        let op = Op::DestroyWorkSpec {
+            ns: self.id,
+            name: name.into(),
+        };
+        reply!(self.coord.call(op), Reply::Done => ())
     }
 
     /// The names of every work spec, sorted.
     pub fn work_spec_names(&self) -> Result<Vec<String>> {
-        self.coord.with(|st, _| {
-            Ok(st
-                .ns(self.id)?
-                .specs
-                .keys()
-                .map(|k| k.to_string())
-                .collect())
-        })
+        reply!(self.coord.call(Op::WorkSpecNames { ns: self.id }), Reply::Names(n) => n)
     }
 
     /// The worker called `name`, created (active, expiring in 15 minutes) if absent.
     pub fn worker(&self, name: &str) -> Result<Worker> {
-        self.coord.with(|st, now| {
-            if let Some((key, &id)) = st.ns(self.id)?.workers.get_key_value(name) {
-                return Ok(Worker::new(self.clone(), id, key.clone()));
-            }
-            let id = st.fresh_id();
-            let key: Arc<str> = Arc::from(name);
-            st.workers.insert(
-                id,
-                WorkerState {
-                    ns: self.id,
-                    name: key.clone(),
-                    parent: None,
-                    children: Default::default(),
-                    active: true,
-                    mode: String::new(),
-                    data: Map::new(),
-                    expiration: add(now, DEFAULT_LEASE),
-                    last_update: now,
-                    active_attempts: Default::default(),
-                    all_attempts: Vec::new(),
-                },
-            );
-            st.namespaces
-                .get_mut(&self.id)
-                .ok_or(Error::Gone)?
-                .workers
-                .insert(key.clone(), id);
-            Ok(Worker::new(self.clone(), id, key))
-        })
+        let op = Op::Worker {
+            ns: self.id,
+            name: name.into(),
+        };
+        let r = reply!(self.coord.call(op), Reply::Worker(Some(r)) => r)?;
+        Ok(Worker::from_ref(&self.coord, r))
     }
 
     /// Every worker of the namespace by name.
     pub fn workers(&self) -> Result<BTreeMap<String, Worker>> {
-        self.coord.with(|st, _| {
-            Ok(st
-                .ns(self.id)?
-                .workers
-                .iter()
-                .map(|(k, &id)| (k.to_string(), Worker::new(self.clone(), id, k.clone())))
-                .collect())
-        })
+        let refs = reply!(self.coord.call(Op::Workers { ns: self.id }), Reply::Workers(w) => w)?;
+        Ok(refs
+            .into_iter()
+            .map(|r| (r.name.to_string(), Worker::from_ref(&self.coord, r)))
+            .collect())
     }
 
     /// Unit counts by spec and status.
     pub fn summarize(&self) -> Result<Summary> {
-        self.coord.with(|st, now| {
-            st.ns(self.id)?;
-            Ok(summarize_ns(st, self.id, now))
-        })
+        reply!(self.coord.call(Op::SummarizeNamespace { ns: self.id }), Reply::Summary(s) => s)
     }
 }
 

@@ -18,7 +18,7 @@
 //!
 //! let clock = MockClock::default();
 //! let coord = Coordinate::with_clock(clock.clone()).seeded(1);
-//! let ns = coord.namespace("example");
+//! let ns = coord.namespace("example").unwrap();
 //! let spec = ns.set_work_spec(map([("name", "count"), ("then", "report")])).unwrap();
 //! ns.set_work_spec(map([("name", "report")])).unwrap();
 //! spec.add_work_unit("file-1", map([("path", "a.txt")]), Default::default()).unwrap();
@@ -44,10 +44,10 @@ mod connect;
 mod coordinate;
 mod error;
 mod extract;
+mod memory;
 mod meta;
 pub mod rules;
 mod scheduler;
-mod state;
 mod status;
 mod value;
 mod work_spec;
@@ -56,11 +56,12 @@ mod worker;
 
 pub use attempt::Attempt;
 pub use backend::Backend;
-pub use connect::{register_scheme, scheme_of, ConnectOptions, Opener};
 pub use clock::{seconds, Clock, MockClock, SystemClock};
+pub use connect::{register_scheme, scheme_of, ConnectOptions, Opener};
 pub use coordinate::{map, Coordinate, Namespace};
 pub use error::{Error, Result, ERROR_CODES};
 pub use extract::{extract_add_work_unit_item, extract_work_unit_output};
+pub use memory::MemoryBackend;
 pub use meta::{
     extract_work_spec_meta, AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, Summary,
     SummaryRecord, WorkSpecData, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,

@@ -64,24 +64,15 @@ pub fn request_admits(req: &AttemptRequest, name: &str, meta: &WorkSpecMeta) -> 
         && (req.runtimes.is_empty() || req.runtimes.contains(&meta.runtime))
 }
 
-/// The spec a request serves: the scheduler's choice among the specs the
-/// request admits. `metas` are `(name, meta with counts)` in name order.
-pub fn choose_spec<'a, I, R>(
-    metas: I,
-    req: &AttemptRequest,
-    now: DateTime<Utc>,
-    rng: &mut R,
-) -> Option<&'a str>
+/// The spec a request serves: the scheduler's choice among `metas`, the
+/// `(name, meta with counts)` of the specs the request admits (see
+/// [`request_admits`]), in name order.
+pub fn choose_spec<'a, I, R>(metas: I, now: DateTime<Utc>, rng: &mut R) -> Option<&'a str>
 where
     I: Iterator<Item = (&'a str, &'a WorkSpecMeta)> + Clone,
     R: Rng + ?Sized,
 {
-    choose(
-        metas.filter(|(name, meta)| request_admits(req, name, meta)),
-        now,
-        rng,
-    )
-    .ok()
+    choose(metas, now, rng).ok()
 }
 
 /// How many units one request may take from a spec (at least 1).
@@ -126,7 +117,9 @@ pub fn chained_units<'m>(
     }
     Some((
         next,
-        extract_work_unit_output(output, now).into_values().collect(),
+        extract_work_unit_output(output, now)
+            .into_values()
+            .collect(),
     ))
 }
 
@@ -234,6 +227,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(request_count(&meta, &req), 1);
-        assert_eq!(request_count(&WorkSpecMeta::default(), &Default::default()), 1);
+        assert_eq!(
+            request_count(&WorkSpecMeta::default(), &Default::default()),
+            1
+        );
     }
 }

@@ -2,15 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::coordinate::{summarize_spec, Coordinate, Namespace};
-use crate::error::{Error, Result};
-use crate::meta::{
-    extract_work_spec_meta, AddWorkUnitItem, Summary, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
-};
-use crate::state::{priority, Id, Slot, State, Time};
+use crate::backend::{Id, Op, Reply, SpecRef};
+use crate::coordinate::{reply, Coordinate, Namespace};
+use crate::error::Result;
+use crate::meta::{AddWorkUnitItem, Summary, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery};
 use crate::status::WorkUnitStatus;
 use crate::value::Map;
 use crate::work_unit::WorkUnit;
@@ -43,17 +40,30 @@ impl std::hash::Hash for WorkSpec {
 }
 
 impl WorkSpec {
-    pub(crate) fn new(ns: Namespace, id: Id, name: Arc<str>) -> Self {
-        WorkSpec { ns, id, name }
+    pub(crate) fn from_ref(coord: &Coordinate, r: SpecRef) -> Self {
+        WorkSpec {
+            ns: coord.namespace_handle(r.ns),
+            id: r.id,
+            name: r.name,
+        }
     }
 
     pub(crate) fn coord(&self) -> &Coordinate {
         &self.ns.coord
     }
 
+    fn call(&self, op: Op) -> Result<Reply> {
+        self.coord().call(op)
+    }
+
     /// The spec's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The store's id of this spec.
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// The namespace holding this spec.
@@ -63,103 +73,93 @@ impl WorkSpec {
 
     /// The spec's data, exactly as last set.
     pub fn data(&self) -> Result<Map> {
-        self.coord()
-            .with(|st, _| Ok(st.spec(self.id)?.data.clone()))
+        reply!(self.call(Op::SpecData { spec: self.id }), Reply::Data(d) => d)
     }
 
     /// Replaces the data and recomputes the meta from it. The name may not change.
     pub fn set_data(&self, data: Map) -> Result<()> {
-        self.coord().with(|st, _| {
-            // A dead spec answers Gone before its argument is looked at (§1.4).
-            let spec = st.spec_mut(self.id)?;
-            let (name, meta) = extract_work_spec_meta(&data)?;
-            if *name != *spec.name {
-                return Err(Error::ChangedName);
-            }
-            spec.data = data;
-            spec.meta = meta;
-            Ok(())
-        })
+        reply!(self.call(Op::SetSpecData { spec: self.id, data }), Reply::Done => ())
     }
 
     /// The scheduling metadata; with counts of available and pending units when asked.
     pub fn meta(&self, with_counts: bool) -> Result<WorkSpecMeta> {
-        self.coord().with(|st, now| {
-            st.spec(self.id)?;
-            if with_counts {
-                st.sweep(self.id, now);
-            }
-            st.meta(self.id, with_counts)
-        })
+        let op = Op::SpecMeta {
+            spec: self.id,
+            with_counts,
+        };
+        reply!(self.call(op), Reply::SpecMeta(m) => m)
     }
 
-    /// Updates the adjustable metadata fields. `can_be_continuous`,
-    /// `next_work_spec_name`, `runtime` and the counts are ignored, and
-    /// `continuous` stays off for a spec whose data was not continuous.
+    /// Updates the adjustable metadata fields (see
+    /// [`WorkSpecMeta::apply_settable`]).
     pub fn set_meta(&self, meta: &WorkSpecMeta) -> Result<()> {
-        self.coord().with(|st, _| {
-            st.spec_mut(self.id)?.meta.apply_settable(meta);
-            Ok(())
-        })
+        let op = Op::SetSpecMeta {
+            spec: self.id,
+            meta: meta.clone(),
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// Adds a unit, or replaces the data and meta of the unit of that name
     /// (a finished or failed unit becomes available again; history is kept).
     pub fn add_work_unit(&self, name: &str, data: Map, meta: WorkUnitMeta) -> Result<WorkUnit> {
-        self.coord().with(|st, now| {
-            let slot = st.put_unit(self.id, name, data, meta, now)?;
-            let unit = st.spec(self.id)?.unit(slot).ok_or(Error::Gone)?;
-            Ok(WorkUnit::new(self.clone(), unit, slot))
-        })
+        let op = Op::AddWorkUnit {
+            spec: self.id,
+            name: name.into(),
+            data,
+            meta,
+        };
+        let r = reply!(self.call(op), Reply::Unit(r) => r)?;
+        Ok(WorkUnit::from_ref(self.clone(), r))
     }
 
-    /// Adds or updates many units in one atomic call; returns how many.
+    /// Adds or updates many units in one atomic call; returns how many items
+    /// were given.
     pub fn add_work_units(&self, items: Vec<AddWorkUnitItem>) -> Result<usize> {
-        self.coord()
-            .with(|st, now| st.put_units(self.id, items, now))
+        let op = Op::AddWorkUnits {
+            spec: self.id,
+            items,
+        };
+        reply!(self.call(op), Reply::Count(n) => n as usize)
     }
 
     /// The unit called `name`.
     pub fn work_unit(&self, name: &str) -> Result<WorkUnit> {
-        self.coord().with(|st, _| {
-            let (slot, unit) = st
-                .spec(self.id)?
-                .named(name)
-                .ok_or_else(|| Error::NoSuchWorkUnit { name: name.into() })?;
-            Ok(WorkUnit::new(self.clone(), unit, slot))
-        })
+        let op = Op::WorkUnit {
+            spec: self.id,
+            name: name.into(),
+        };
+        let r = reply!(self.call(op), Reply::Unit(r) => r)?;
+        Ok(WorkUnit::from_ref(self.clone(), r))
     }
 
     /// The units the query selects, by name.
     pub fn work_units(&self, query: &WorkUnitQuery) -> Result<BTreeMap<String, WorkUnit>> {
-        self.coord().with(|st, now| {
-            let selected = select(st, self.id, query, now)?;
-            let spec = st.spec(self.id)?;
-            Ok(selected
-                .into_iter()
-                .filter_map(|slot| {
-                    let unit = spec.unit(slot)?;
-                    Some((
-                        unit.name.to_string(),
-                        WorkUnit::new(self.clone(), unit, slot),
-                    ))
-                })
-                .collect())
-        })
+        let op = Op::WorkUnits {
+            spec: self.id,
+            query: query.clone(),
+        };
+        let refs = reply!(self.call(op), Reply::Units(u) => u)?;
+        Ok(refs
+            .into_iter()
+            .map(|r| (r.name.to_string(), WorkUnit::from_ref(self.clone(), r)))
+            .collect())
     }
 
     /// How many units have each status; statuses with no units are absent.
     pub fn count_work_unit_status(&self) -> Result<BTreeMap<WorkUnitStatus, i64>> {
-        self.coord().with(|st, now| {
-            st.spec(self.id)?;
-            st.sweep(self.id, now);
-            Ok(st.status_counts(self.id)?.into_iter().collect())
-        })
+        let op = Op::CountWorkUnitStatus { spec: self.id };
+        reply!(self.call(op), Reply::StatusCounts(c) => c)
     }
 
     /// Sets the priority of every selected unit.
-    pub fn set_work_unit_priorities(&self, query: &WorkUnitQuery, p: f64) -> Result<()> {
-        self.reprioritize(query, |_| p)
+    pub fn set_work_unit_priorities(&self, query: &WorkUnitQuery, priority: f64) -> Result<()> {
+        let op = Op::SetWorkUnitPriorities {
+            spec: self.id,
+            query: query.clone(),
+            priority,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// Adds `adjustment` to the priority of every selected unit.
@@ -168,91 +168,25 @@ impl WorkSpec {
         query: &WorkUnitQuery,
         adjustment: f64,
     ) -> Result<()> {
-        self.reprioritize(query, |p| p + adjustment)
-    }
-
-    fn reprioritize(&self, query: &WorkUnitQuery, f: impl Fn(f64) -> f64) -> Result<()> {
-        self.coord().with(|st, now| {
-            let selected = select(st, self.id, query, now)?;
-            let spec = st.spec_mut(self.id)?;
-            for slot in selected {
-                spec.requeue(slot, now, |unit| unit.priority = priority(f(unit.priority)));
-            }
-            Ok(())
-        })
+        let op = Op::AdjustWorkUnitPriorities {
+            spec: self.id,
+            query: query.clone(),
+            adjustment,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// Deletes the selected units and their attempts; returns how many.
     pub fn delete_work_units(&self, query: &WorkUnitQuery) -> Result<usize> {
-        self.coord().with(|st, now| {
-            let selected = select(st, self.id, query, now)?;
-            let n = selected.len();
-            for slot in selected {
-                st.remove_unit(self.id, slot);
-            }
-            Ok(n)
-        })
+        let op = Op::DeleteWorkUnits {
+            spec: self.id,
+            query: query.clone(),
+        };
+        reply!(self.call(op), Reply::Count(n) => n as usize)
     }
 
     /// Unit counts by status.
     pub fn summarize(&self) -> Result<Summary> {
-        self.coord().with(|st, now| {
-            st.spec(self.id)?;
-            Ok(summarize_spec(st, self.id, now))
-        })
+        reply!(self.call(Op::SummarizeSpec { spec: self.id }), Reply::Summary(s) => s)
     }
-}
-
-/// The slots of the units a query selects, by name (after sweeping the spec).
-fn select(st: &mut State, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<Vec<Slot>> {
-    st.spec(spec_id)?;
-    st.sweep(spec_id, now);
-    let st = &*st;
-    let spec = st.spec(spec_id)?;
-    let limit = usize::try_from(q.limit)
-        .ok()
-        .filter(|&l| l > 0)
-        .unwrap_or(usize::MAX);
-    let status_ok = |unit| match &q.statuses {
-        None => true,
-        Some(list) => {
-            let s = st.unit_status(unit, now);
-            list.iter().any(|&x| x == WorkUnitStatus::Any || x == s)
-        }
-    };
-    let after = |name: &str| q.previous_name.is_empty() || name > q.previous_name.as_str();
-    let mut out = Vec::new();
-    match &q.names {
-        Some(names) => {
-            let mut names: Vec<&String> = names.iter().collect();
-            names.sort();
-            names.dedup();
-            for name in names {
-                if out.len() >= limit {
-                    break;
-                }
-                if let Some((slot, unit)) = spec.named(name) {
-                    if after(name) && status_ok(unit) {
-                        out.push(slot);
-                    }
-                }
-            }
-        }
-        None => {
-            let start = if q.previous_name.is_empty() {
-                Bound::Unbounded
-            } else {
-                Bound::Excluded(q.previous_name.as_str())
-            };
-            for (_, &slot) in spec.names.range::<str, _>((start, Bound::Unbounded)) {
-                if out.len() >= limit {
-                    break;
-                }
-                if spec.unit(slot).is_some_and(status_ok) {
-                    out.push(slot);
-                }
-            }
-        }
-    }
-    Ok(out)
 }

@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::attempt::Attempt;
-use crate::coordinate::Coordinate;
+use crate::backend::{Id, Op, Reply, UnitId, UnitRef};
+use crate::coordinate::{reply, Coordinate};
 use crate::error::Result;
 use crate::meta::WorkUnitMeta;
-use crate::state::{priority, Id, Slot, State, UnitState};
 use crate::status::WorkUnitStatus;
 use crate::value::Map;
 use crate::work_spec::WorkSpec;
@@ -17,7 +17,6 @@ use crate::work_spec::WorkSpec;
 pub struct WorkUnit {
     pub(crate) spec: WorkSpec,
     pub(crate) id: Id,
-    pub(crate) slot: Slot,
     name: Arc<str>,
 }
 
@@ -41,24 +40,28 @@ impl std::hash::Hash for WorkUnit {
 }
 
 impl WorkUnit {
-    pub(crate) fn new(spec: WorkSpec, unit: &UnitState, slot: Slot) -> Self {
-        WorkUnit {
-            spec,
-            id: unit.id,
-            slot,
-            name: unit.name.clone(),
-        }
+    pub(crate) fn from_ref(spec: WorkSpec, r: UnitRef) -> Self {
+        WorkUnit::new(spec, r.id, r.name)
+    }
+
+    pub(crate) fn new(spec: WorkSpec, id: Id, name: Arc<str>) -> Self {
+        WorkUnit { spec, id, name }
     }
 
     fn coord(&self) -> &Coordinate {
         self.spec.coord()
     }
 
-    fn read<T>(&self, f: impl FnOnce(&State, &UnitState) -> T) -> Result<T> {
-        self.coord().with(|st, _| {
-            let unit = st.unit(self.spec.id, self.slot, self.id)?;
-            Ok(f(st, unit))
-        })
+    /// The id operations on this unit carry.
+    pub fn key(&self) -> UnitId {
+        UnitId {
+            spec: self.spec.id,
+            unit: self.id,
+        }
+    }
+
+    fn call(&self, op: Op) -> Result<Reply> {
+        self.coord().call(op)
     }
 
     /// The unit's name.
@@ -73,92 +76,63 @@ impl WorkUnit {
 
     /// The data of the active attempt if there is one, else the unit's own data.
     pub fn data(&self) -> Result<Map> {
-        self.read(|st, unit| {
-            unit.active
-                .and_then(|a| st.attempts.get(&a))
-                .map_or_else(|| unit.data.clone(), |a| a.data.clone())
-        })
+        reply!(self.call(Op::UnitData { unit: self.key() }), Reply::Data(d) => d)
     }
 
     /// The unit's status now (expired leases are observed first).
     pub fn status(&self) -> Result<WorkUnitStatus> {
-        self.coord().with(|st, now| {
-            st.unit(self.spec.id, self.slot, self.id)?;
-            st.sweep(self.spec.id, now);
-            Ok(st.unit_status(st.unit(self.spec.id, self.slot, self.id)?, now))
-        })
+        reply!(self.call(Op::UnitStatus { unit: self.key() }), Reply::UnitStatus(s) => s)
     }
 
     /// Priority and not-before time.
     pub fn meta(&self) -> Result<WorkUnitMeta> {
-        self.read(|_, unit| WorkUnitMeta {
-            priority: unit.priority,
-            not_before: unit.not_before,
-        })
+        reply!(self.call(Op::UnitMeta { unit: self.key() }), Reply::UnitMeta(m) => m)
     }
 
     /// Replaces priority and not-before time (unset values clear them).
     pub fn set_meta(&self, meta: WorkUnitMeta) -> Result<()> {
-        self.update(|unit| {
-            unit.priority = priority(meta.priority);
-            unit.not_before = meta.not_before;
-        })
+        let op = Op::SetUnitMeta {
+            unit: self.key(),
+            meta,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// The unit's priority.
     pub fn priority(&self) -> Result<f64> {
-        self.read(|_, unit| unit.priority)
+        self.meta().map(|m| m.priority)
     }
 
     /// Sets the unit's priority; the new order applies at once.
-    pub fn set_priority(&self, p: f64) -> Result<()> {
-        self.update(|unit| unit.priority = priority(p))
-    }
-
-    /// Changes the unit, keeping it at the right place in its spec's queues.
-    fn update(&self, f: impl FnOnce(&mut UnitState)) -> Result<()> {
-        self.coord().with(|st, now| {
-            st.unit(self.spec.id, self.slot, self.id)?;
-            st.spec_mut(self.spec.id)?.requeue(self.slot, now, f);
-            Ok(())
-        })
+    pub fn set_priority(&self, priority: f64) -> Result<()> {
+        let op = Op::SetUnitPriority {
+            unit: self.key(),
+            priority,
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// The active attempt, if any (expired leases are observed first).
     pub fn active_attempt(&self) -> Result<Option<Attempt>> {
-        self.coord().with(|st, now| {
-            st.unit(self.spec.id, self.slot, self.id)?;
-            st.sweep(self.spec.id, now);
-            let unit = st.unit(self.spec.id, self.slot, self.id)?;
-            Ok(unit
-                .active
-                .and_then(|a| Attempt::from_state(st, self.coord(), a)))
-        })
+        let r = reply!(self.call(Op::ActiveAttempt { unit: self.key() }), Reply::Attempt(a) => a)?;
+        Ok(r.map(|r| Attempt::from_ref(self.coord(), r)))
     }
 
     /// Detaches the active attempt (which keeps its status); the unit becomes
     /// available, or delayed if its not-before time is ahead.
     pub fn clear_active_attempt(&self) -> Result<()> {
-        self.coord().with(|st, now| {
-            st.unit(self.spec.id, self.slot, self.id)?;
-            st.clear_active(self.spec.id, self.slot, now)
-        })
+        reply!(self.call(Op::ClearActiveAttempt { unit: self.key() }), Reply::Done => ())
     }
 
     /// Every attempt ever made on this unit, oldest first.
     pub fn attempts(&self) -> Result<Vec<Attempt>> {
-        self.coord().with(|st, _| {
-            let unit = st.unit(self.spec.id, self.slot, self.id)?;
-            Ok(st
-                .unit_attempts(unit)
-                .into_iter()
-                .filter_map(|a| Attempt::from_state(st, self.coord(), a))
-                .collect())
-        })
+        let refs =
+            reply!(self.call(Op::UnitAttempts { unit: self.key() }), Reply::Attempts(a) => a)?;
+        Ok(Attempt::from_refs(self.coord(), refs))
     }
 
     /// How many attempts were ever made on this unit.
     pub fn num_attempts(&self) -> Result<usize> {
-        self.read(|_, unit| unit.num_attempts as usize)
+        reply!(self.call(Op::NumAttempts { unit: self.key() }), Reply::Count(n) => n as usize)
     }
 }

@@ -6,14 +6,11 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::attempt::Attempt;
-use crate::clock::add;
-use crate::coordinate::{Coordinate, Namespace};
+use crate::backend::{Id, Op, Reply, WorkerRef};
+use crate::coordinate::{reply, Coordinate, Namespace};
 use crate::error::{Error, Result};
 use crate::meta::AttemptRequest;
-use crate::scheduler::choose;
-use crate::state::{Id, IdSet, Slot, SpecState, State, Time, WorkerState, DEFAULT_LEASE};
-use crate::status::AttemptStatus;
-use crate::value::{Map, Value};
+use crate::value::Map;
 use crate::work_unit::WorkUnit;
 
 /// A worker: something that asks for work and holds attempts. Workers form
@@ -45,45 +42,35 @@ impl std::hash::Hash for Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(ns: Namespace, id: Id, name: Arc<str>) -> Self {
-        Worker { ns, id, name }
+    pub(crate) fn from_ref(coord: &Coordinate, r: WorkerRef) -> Self {
+        Worker {
+            ns: coord.namespace_handle(r.ns),
+            id: r.id,
+            name: r.name,
+        }
     }
 
     fn coord(&self) -> &Coordinate {
         &self.ns.coord
     }
 
-    /// Runs `f` on the worker's state; `Gone` if it or its namespace was deleted.
-    fn with<T>(&self, f: impl FnOnce(&mut State, Time) -> Result<T>) -> Result<T> {
-        self.coord().with(|st, now| {
-            st.worker(self.id)?;
-            f(st, now)
-        })
+    fn call(&self, op: Op) -> Result<Reply> {
+        self.coord().call(op)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&WorkerState) -> T) -> Result<T> {
-        self.with(|st, _| Ok(f(st.worker(self.id)?)))
-    }
-
-    fn handle(&self, st: &State, id: Id) -> Option<Worker> {
-        let w = st.workers.get(&id)?;
-        let ns = st.namespaces.get(&w.ns)?;
-        Some(Worker::new(
-            self.coord().namespace_handle(w.ns, ns.name.clone()),
-            id,
-            w.name.clone(),
-        ))
-    }
-
-    fn attempts(&self, st: &State, ids: impl IntoIterator<Item = Id>) -> Vec<Attempt> {
-        ids.into_iter()
-            .filter_map(|a| Attempt::from_state(st, self.coord(), a))
-            .collect()
+    fn attempts(&self, op: Op) -> Result<Vec<Attempt>> {
+        let refs = reply!(self.call(op), Reply::Attempts(a) => a)?;
+        Ok(Attempt::from_refs(self.coord(), refs))
     }
 
     /// The worker's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The store's id of this worker.
+    pub fn id(&self) -> Id {
+        self.id
     }
 
     /// The namespace of this worker.
@@ -93,7 +80,8 @@ impl Worker {
 
     /// The parent worker, if any.
     pub fn parent(&self) -> Result<Option<Worker>> {
-        self.with(|st, _| Ok(st.worker(self.id)?.parent.and_then(|p| self.handle(st, p))))
+        let r = reply!(self.call(Op::WorkerParent { worker: self.id }), Reply::Worker(w) => w)?;
+        Ok(r.map(|r| Worker::from_ref(self.coord(), r)))
     }
 
     /// Moves this worker under `parent`, or makes it a root with `None`.
@@ -103,71 +91,50 @@ impl Worker {
                 return Err(Error::WrongBackend);
             }
         }
-        self.with(|st, _| {
-            let new = match parent {
-                Some(p) => Some(st.worker(p.id)?.ns).map(|_| p.id),
-                None => None,
-            };
-            let old = st.worker(self.id)?.parent;
-            if old == new {
-                return Ok(());
-            }
-            if let Some(old) = old.and_then(|o| st.workers.get_mut(&o)) {
-                old.children.remove(&self.id);
-            }
-            if let Some(new) = new.and_then(|n| st.workers.get_mut(&n)) {
-                new.children.insert(self.id);
-            }
-            st.worker_mut(self.id)?.parent = new;
-            Ok(())
-        })
+        let op = Op::SetParent {
+            worker: self.id,
+            parent: parent.map(|p| p.id),
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// The worker's children, sorted by name.
     pub fn children(&self) -> Result<Vec<Worker>> {
-        self.with(|st, _| {
-            let mut children: Vec<Worker> = st
-                .worker(self.id)?
-                .children
-                .iter()
-                .filter_map(|&c| self.handle(st, c))
-                .collect();
-            children.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(children)
-        })
+        let refs = reply!(self.call(Op::Children { worker: self.id }), Reply::Workers(w) => w)?;
+        Ok(refs
+            .into_iter()
+            .map(|r| Worker::from_ref(self.coord(), r))
+            .collect())
     }
 
     /// Whether the worker is active (informational only).
     pub fn active(&self) -> Result<bool> {
-        self.read(|w| w.active)
+        reply!(self.call(Op::WorkerActive { worker: self.id }), Reply::Bool(b) => b)
     }
 
     /// Marks the worker inactive; its attempts are unaffected.
     pub fn deactivate(&self) -> Result<()> {
-        self.with(|st, _| {
-            st.worker_mut(self.id)?.active = false;
-            Ok(())
-        })
+        reply!(self.call(Op::Deactivate { worker: self.id }), Reply::Done => ())
     }
 
     /// The mode last reported by `update` ("" if never updated).
     pub fn mode(&self) -> Result<String> {
-        self.read(|w| w.mode.clone())
+        reply!(self.call(Op::WorkerMode { worker: self.id }), Reply::Text(t) => t)
     }
 
     /// The data last reported by `update` (empty if never updated).
     pub fn data(&self) -> Result<Map> {
-        self.read(|w| w.data.clone())
+        reply!(self.call(Op::WorkerData { worker: self.id }), Reply::Data(d) => d)
     }
 
     /// The expiration last reported (15 minutes after creation if never updated).
     pub fn expiration(&self) -> Result<DateTime<Utc>> {
-        self.read(|w| w.expiration)
+        reply!(self.call(Op::WorkerExpiration { worker: self.id }), Reply::Time(t) => t)
     }
 
     /// The time of the last update (creation time if never updated).
     pub fn last_update(&self) -> Result<DateTime<Utc>> {
-        self.read(|w| w.last_update)
+        reply!(self.call(Op::WorkerLastUpdate { worker: self.id }), Reply::Time(t) => t)
     }
 
     /// Records the worker's state as reported by it and marks it active.
@@ -179,184 +146,98 @@ impl Worker {
         expiration: DateTime<Utc>,
         mode: &str,
     ) -> Result<()> {
-        self.with(|st, _| {
-            let w = st.worker_mut(self.id)?;
-            w.active = true;
-            w.data = data;
-            w.last_update = now;
-            w.expiration = expiration;
-            w.mode = mode.to_owned();
-            Ok(())
-        })
+        let op = Op::UpdateWorker {
+            worker: self.id,
+            data,
+            now,
+            expiration,
+            mode: mode.to_owned(),
+        };
+        reply!(self.call(op), Reply::Done => ())
     }
 
     /// Asks the scheduler for work: picks a spec, then hands out up to the
     /// requested number of its best available units as new attempts, in order.
     /// No work gives an empty list.
     pub fn request_attempts(&self, req: &AttemptRequest) -> Result<Vec<Attempt>> {
-        self.with(|st, now| {
-            let ids = request(st, self.id, req, now)?;
-            Ok(self.attempts(st, ids))
+        self.attempts(Op::RequestAttempts {
+            worker: self.id,
+            request: req.clone(),
         })
     }
 
+    /// The operation `request_attempts(req)` sends, for a [`Coordinate::batch`].
+    pub fn request_op(&self, req: &AttemptRequest) -> Op {
+        Op::RequestAttempts {
+            worker: self.id,
+            request: req.clone(),
+        }
+    }
+
+    /// Finishes `done` (each with its data) and then asks for more work, in
+    /// one transaction or round trip where the store can. Returns each
+    /// finish's result, in order, and the new attempts.
+    pub fn finish_and_request(
+        &self,
+        done: Vec<(Attempt, Option<Map>)>,
+        req: &AttemptRequest,
+    ) -> Result<(Vec<Result<()>>, Vec<Attempt>)> {
+        let mut ops = Vec::with_capacity(done.len() + 1);
+        for (attempt, data) in done {
+            if attempt.work_unit().work_spec().coord() != self.coord() {
+                return Err(Error::WrongBackend);
+            }
+            ops.push(Op::Finish {
+                attempt: attempt.id,
+                data,
+            });
+        }
+        ops.push(self.request_op(req));
+        let mut replies = self.coord().batch(ops)?;
+        let requested = replies.pop().ok_or_else(|| Error::Storage {
+            reason: "the store answered a batch with no replies".into(),
+        })?;
+        let attempts = match requested? {
+            Reply::Attempts(refs) => Attempt::from_refs(self.coord(), refs),
+            other => return Err(other.unexpected()),
+        };
+        let finished = replies
+            .into_iter()
+            .map(|r| match r? {
+                Reply::Done => Ok(()),
+                other => Err(other.unexpected()),
+            })
+            .collect();
+        Ok((finished, attempts))
+    }
+
     /// Starts an attempt on `unit` regardless of its state, spec limits or
-    /// retries; a zero `lifetime` means 15 minutes.
+    /// retries; a zero or negative `lifetime` means 15 minutes.
     pub fn make_attempt(&self, unit: &WorkUnit, lifetime: TimeDelta) -> Result<Attempt> {
         if unit.work_spec().namespace().coordinate() != self.coord() {
             return Err(Error::WrongBackend);
         }
-        let lifetime = if lifetime.is_zero() {
-            DEFAULT_LEASE
-        } else {
-            lifetime
+        let op = Op::MakeAttempt {
+            worker: self.id,
+            unit: unit.key(),
+            lifetime,
         };
-        self.with(|st, now| {
-            let spec = unit.work_spec().id;
-            st.unit(spec, unit.slot, unit.id)?;
-            let id = st.start_attempt(spec, unit.slot, self.id, lifetime, now)?;
-            Attempt::from_state(st, self.coord(), id).ok_or(Error::Gone)
-        })
+        let r = reply!(self.call(op), Reply::Attempt(Some(a)) => a)?;
+        Ok(Attempt::from_ref(self.coord(), r))
     }
 
     /// Attempts of this worker not yet completed, oldest first.
     pub fn active_attempts(&self) -> Result<Vec<Attempt>> {
-        self.with(|st, _| {
-            let ids = sorted(&st.worker(self.id)?.active_attempts);
-            Ok(self.attempts(st, ids))
-        })
+        self.attempts(Op::ActiveAttempts { worker: self.id })
     }
 
     /// Every attempt of this worker whose unit still exists, oldest first.
     pub fn all_attempts(&self) -> Result<Vec<Attempt>> {
-        self.with(|st, _| {
-            let live: Vec<Id> = st
-                .worker(self.id)?
-                .all_attempts
-                .iter()
-                .copied()
-                .filter(|a| st.attempts.contains_key(a))
-                .collect();
-            st.worker_mut(self.id)?.all_attempts = live.clone();
-            Ok(self.attempts(st, live))
-        })
+        self.attempts(Op::AllAttempts { worker: self.id })
     }
 
     /// The active attempts of this worker's children, child by child (sorted by name).
     pub fn child_attempts(&self) -> Result<Vec<Attempt>> {
-        self.with(|st, _| {
-            let mut children: Vec<&WorkerState> = st
-                .worker(self.id)?
-                .children
-                .iter()
-                .filter_map(|c| st.workers.get(c))
-                .collect();
-            children.sort_by(|a, b| a.name.cmp(&b.name));
-            let ids: Vec<Id> = children
-                .iter()
-                .flat_map(|c| sorted(&c.active_attempts))
-                .collect();
-            Ok(self.attempts(st, ids))
-        })
+        self.attempts(Op::ChildAttempts { worker: self.id })
     }
-}
-
-/// Attempt ids in creation order.
-fn sorted(ids: &IdSet) -> Vec<Id> {
-    let mut ids: Vec<Id> = ids.iter().copied().collect();
-    ids.sort_unstable();
-    ids
-}
-
-/// The request algorithm: sweep, schedule, draw, apply max-retries.
-fn request(st: &mut State, worker: Id, req: &AttemptRequest, now: Time) -> Result<Vec<Id>> {
-    let ns = st.worker(worker)?.ns;
-    let ids: Vec<Id> = st.ns(ns)?.specs.values().copied().collect();
-    for &id in &ids {
-        st.sweep(id, now); // also refreshes the counts in the spec's meta
-    }
-    // The filters of limit_metas_to_names and limit_metas_to_runtimes, over
-    // the stored metas (in name order), without copying them.
-    let specs = &st.specs;
-    let candidates: Vec<(Id, &SpecState)> = ids
-        .iter()
-        .filter_map(|&id| Some((id, specs.get(&id)?)))
-        .filter(|(_, s)| {
-            (req.work_specs.is_empty() || req.work_specs.iter().any(|n| **n == *s.name))
-                && (req.runtimes.is_empty() || req.runtimes.contains(&s.meta.runtime))
-        })
-        .collect();
-    let metas = candidates.iter().map(|(_, s)| (&*s.name, &s.meta));
-    let Ok(chosen) = choose(metas, now, &mut st.rng) else {
-        return Ok(Vec::new());
-    };
-    let Some(&(spec_id, spec)) = candidates.iter().find(|(_, s)| *s.name == *chosen) else {
-        return Ok(Vec::new());
-    };
-    let meta = spec.meta.clone();
-    let mut count = req.number_of_work_units.max(1);
-    if meta.max_attempts_returned > 0 {
-        count = count.min(meta.max_attempts_returned);
-    }
-    if meta.max_running > 0 {
-        count = count.min(meta.max_running - meta.pending_count).max(1);
-    }
-    let lifetime = if req.lifetime > TimeDelta::zero() {
-        req.lifetime
-    } else {
-        DEFAULT_LEASE
-    };
-    let mut taken = 0i64;
-    let mut survivors = Vec::new();
-    loop {
-        let mut drawn = 0;
-        while drawn < count {
-            let spec = st.spec_mut(spec_id)?;
-            let (slot, id) = if let Some((_, _, slot)) = spec.queues.available.pop_first() {
-                // Already out of its queue: attach without another search.
-                (
-                    slot,
-                    st.attach_attempt(spec_id, slot, worker, lifetime, now)?,
-                )
-            } else if meta.available_count == 0
-                && meta.pending_count + taken == 0
-                && meta.can_start_continuous(now)
-            {
-                let slot = continuous_unit(st, spec_id, now)?;
-                (
-                    slot,
-                    st.start_attempt(spec_id, slot, worker, lifetime, now)?,
-                )
-            } else {
-                break;
-            };
-            drawn += 1;
-            taken += 1;
-            let attempts = st.spec(spec_id)?.unit(slot).map_or(0, |u| u.num_attempts);
-            if meta.max_retries > 0 && i64::from(attempts) > meta.max_retries {
-                let data: Map = [("traceback".to_owned(), Value::from("too many retries"))].into();
-                st.complete(id, AttemptStatus::Failed, Some(data), now);
-            } else {
-                survivors.push(id);
-            }
-        }
-        // Only a batch that was drawn and failed whole is drawn again.
-        if drawn == 0 || !survivors.is_empty() || meta.max_retries <= 0 {
-            break;
-        }
-    }
-    Ok(survivors)
-}
-
-/// Creates (or reuses) the continuous unit named for `now` and moves the
-/// spec's next continuous time on by its interval.
-fn continuous_unit(st: &mut State, spec_id: Id, now: Time) -> Result<Slot> {
-    let name = format!("{}.{:03}", now.timestamp(), now.timestamp_subsec_millis());
-    let slot = match st.spec(spec_id)?.names.get(name.as_str()) {
-        Some(&slot) => slot,
-        None => st.put_unit(spec_id, &name, Map::new(), Default::default(), now)?,
-    };
-    let spec = st.spec_mut(spec_id)?;
-    spec.meta.next_continuous = Some(add(now, spec.meta.interval));
-    Ok(slot)
 }

@@ -13,6 +13,7 @@ fn setup() -> (MockClock, WorkSpec) {
     let coord = Coordinate::with_options(Arc::new(clock.clone()), Some(3));
     let spec = coord
         .namespace("")
+        .unwrap()
         .set_work_spec(map([("name", "s")]))
         .unwrap();
     // Existing units in every state: pending, finished, failed, delayed, available.

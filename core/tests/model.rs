@@ -1,6 +1,6 @@
 //! Model-based property test: random sequences of operations run against the
 //! engine and against a deliberately naive reference model written here from
-//! SEMANTICS.md (plain maps, full scans on every call, no indexes), asserting
+//! docs/semantics.md (plain maps, full scans on every call, no indexes), asserting
 //! identical observable results after every step.
 //!
 //! What the model covers: add and re-add (single and bulk, including big
@@ -812,7 +812,7 @@ fn request(g: &ReqGen) -> AttemptRequest {
 }
 
 // ---------------------------------------------------------------------------
-// The reference model: written from SEMANTICS.md, full scans everywhere
+// The reference model: written from docs/semantics.md, full scans everywhere
 // ---------------------------------------------------------------------------
 
 struct MAtt {
@@ -1539,7 +1539,7 @@ impl Harness {
         let start = MockClock::default().now() + ms(c.start_ms);
         let clock = MockClock::new(start);
         let coord = Coordinate::with_options(Arc::new(clock.clone()), Some(c.seed));
-        let ns = coord.namespace("ns");
+        let ns = coord.namespace("ns").unwrap();
         let workers = WORKERS
             .iter()
             .map(|w| ns.worker(w).expect("worker"))
@@ -1912,7 +1912,8 @@ impl Harness {
         let (name, uname) = (SPECS[spec], UNITS[unit]);
         let e = self.workers[w].make_attempt(&u, ms(life_ms));
         let m = self.model.unit_live(name, uname, r).map(|()| {
-            let life = if life_ms == 0 {
+            // One rule with request_attempts: zero or negative means the default.
+            let life = if life_ms <= 0 {
                 DEFAULT_LEASE
             } else {
                 ms(life_ms)
@@ -2307,7 +2308,7 @@ impl Harness {
 #[test]
 fn set_data_on_destroyed_spec_is_gone_whatever_the_data() {
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
-    let ns = coord.namespace("ns");
+    let ns = coord.namespace("ns").unwrap();
     let spec = ns
         .set_work_spec(coordinate::map([("name", "s")]))
         .expect("spec");
@@ -2328,14 +2329,14 @@ fn set_data_on_destroyed_spec_is_gone_whatever_the_data() {
 #[test]
 fn set_work_spec_on_destroyed_namespace_is_gone_whatever_the_data() {
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(1));
-    let ns = coord.namespace("ns");
+    let ns = coord.namespace("ns").unwrap();
     ns.destroy().expect("destroy");
     assert_eq!(ns.set_work_spec(Map::new()).map(|_| ()), Err(Error::Gone));
     assert_eq!(
         ns.set_work_spec(coordinate::map([("name", 4)])).map(|_| ()),
         Err(Error::Gone)
     );
-    assert!(coord.namespaces().is_empty());
+    assert!(coord.namespaces().unwrap().is_empty());
 }
 
 fn run_case(c: &Case) {

@@ -1,6 +1,6 @@
 //! Threads: many workers draining one spec at once must never be handed the
 //! same unit twice, and concurrent upserts of one name must be safe
-//! (SEMANTICS.md §4.6, T-CONCURRENT-EXECUTION and T-ADD-SAME-UNIT).
+//! (docs/semantics.md §4.6, T-CONCURRENT-EXECUTION and T-ADD-SAME-UNIT).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
@@ -16,7 +16,7 @@ const UNITS: usize = 100_000;
 fn setup() -> (Namespace, coordinate::WorkSpec) {
     // The clock never moves, so no lease expires while the threads run.
     let coord = Coordinate::with_options(Arc::new(MockClock::default()), Some(7));
-    let ns = coord.namespace("threads");
+    let ns = coord.namespace("threads").unwrap();
     let spec = ns.set_work_spec(map([("name", "spec")])).expect("spec");
     (ns, spec)
 }

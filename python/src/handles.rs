@@ -75,13 +75,13 @@ impl PyCoordinate {
     #[pyo3(signature = (name=String::new()), text_signature = "($self, name='')")]
     fn namespace(&self, py: Python<'_>, name: String) -> PyResult<PyNamespace> {
         let c = &self.inner;
-        guard(py, || Ok(c.namespace(&name))).map(PyNamespace::from)
+        guard(py, || c.namespace(&name)).map(PyNamespace::from)
     }
 
     /// Every live namespace, by name.
     fn namespaces<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = &self.inner;
-        let all = guard(py, || Ok(c.namespaces()))?;
+        let all = guard(py, || c.namespaces())?;
         let dict = PyDict::new(py);
         for (k, v) in all {
             dict.set_item(k, PyNamespace::from(v))?;
@@ -92,7 +92,7 @@ impl PyCoordinate {
     /// Unit counts by namespace, work spec and status (a list of SummaryRecord).
     fn summarize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let c = &self.inner;
-        summary_list(py, guard(py, || Ok(c.summarize()))?)
+        summary_list(py, guard(py, || c.summarize())?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -269,7 +269,7 @@ impl PyWorkSpec {
         guard(py, || s.meta(with_counts)).map(Into::into)
     }
 
-    /// Updates the adjustable meta fields (see SEMANTICS §3.2.4).
+    /// Updates the adjustable meta fields (see docs/semantics.md §3.2.4).
     fn set_meta(&self, py: Python<'_>, meta: PyRef<'_, PyWorkSpecMeta>) -> PyResult<()> {
         let meta = coordinate::WorkSpecMeta::from(&*meta);
         let s = &self.inner;

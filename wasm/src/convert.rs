@@ -2,7 +2,7 @@
 //! maps, instants, durations, statuses, plain arguments and options objects.
 //!
 //! Every conversion names the argument it converts, so a wrong type throws
-//! `TypeError("data: ...")`. The data mapping (API.md, "Data values"):
+//! `TypeError("data: ...")`. The data mapping (docs/api.md, "Data values"):
 //!
 //! | core | JavaScript in | JavaScript out |
 //! |---|---|---|

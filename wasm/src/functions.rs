@@ -230,7 +230,7 @@ pub fn bench_drain_in_wasm(n: u32, batch: u32, now: &js_sys::Function) -> JsResu
     let clock = || -> JsResult<f64> { Ok(now.call0(&JsValue::NULL)?.as_f64().unwrap_or(f64::NAN)) };
     use coordinate::{map, AddWorkUnitItem, AttemptRequest, Coordinate, MockClock};
     let coord = Coordinate::with_options(std::sync::Arc::new(MockClock::default()), Some(1));
-    let ns = coord.namespace("bench");
+    let ns = coord.namespace("bench").map_err(to_js)?;
     let spec = ns.set_work_spec(map([("name", "s")])).map_err(to_js)?;
     let items = (0..n)
         .map(|i| AddWorkUnitItem::named(format!("u{i:07}")))

@@ -235,23 +235,26 @@ impl JsCoordinate {
             None => String::new(),
             Some(name) => to_string(&name, "name")?,
         };
-        Ok(JsNamespace::wrap(self.0.namespace(&name)))
+        self.0
+            .namespace(&name)
+            .map(JsNamespace::wrap)
+            .map_err(to_js)
     }
 
     /// Every live namespace by name.
     #[wasm_bindgen(unchecked_return_type = "Map<string, Namespace>")]
-    pub fn namespaces(&self) -> js_sys::Map {
+    pub fn namespaces(&self) -> JsResult<js_sys::Map> {
         let map = js_sys::Map::new();
-        for (name, ns) in self.0.namespaces() {
+        for (name, ns) in self.0.namespaces().map_err(to_js)? {
             map.set(&name.into(), &JsNamespace::wrap(ns).into());
         }
-        map
+        Ok(map)
     }
 
     /// Unit counts by namespace, work spec and status.
     #[wasm_bindgen(unchecked_return_type = "SummaryRecord[]")]
-    pub fn summarize(&self) -> Array {
-        summary_to_js(&self.0.summarize())
+    pub fn summarize(&self) -> JsResult<Array> {
+        self.0.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
     }
 
     /// The current time of this Coordinate's clock.

@@ -3,7 +3,7 @@
 //!
 //! Thin by design: every method converts its arguments (`convert`,
 //! `records`), calls the core, and maps a core error through one function
-//! (`errors::to_js`). The classes are the JavaScript column of API.md:
+//! (`errors::to_js`). The classes are the JavaScript column of docs/api.md:
 //! `Coordinate`, `MockClock`, `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`,
 //! `Attempt`, plus the free functions. The package entry point
 //! (`wasm/js/api.js`) adds the `WorkUnitStatus`/`AttemptStatus` objects and

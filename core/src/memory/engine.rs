@@ -1,422 +1,33 @@
-//! The shared state behind a `Coordinate`, with the indexes that keep every
-//! hot operation at O(log n) in the number of work units.
-//!
-//! Invariants kept by every mutation here:
-//! - a unit with no active attempt is in exactly one of its spec's `available`
-//!   (keyed by priority, name) or `delayed` (keyed by not-before, name) sets;
-//!   a unit with an active attempt is in neither;
-//! - `expiring` holds exactly the attempts that are Pending and active;
-//! - the `pending`/`finished`/`failed` counters count units by the status of
-//!   their active attempt;
-//! - every object id is unique for the life of the `Coordinate`, so a handle
-//!   to a deleted object can never reach a new object of the same name.
+//! Every change to the memory engine's indexes: sweeping expired leases
+//! and due delays, completing attempts, adding, re-queueing and removing
+//! units, starting attempts, queries. Handles and operations call these and
+//! never touch an index themselves.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Bound;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use rand::rngs::StdRng;
+use chrono::TimeDelta;
 
+use crate::backend::Id;
 use crate::clock::add;
 use crate::error::{Error, Result};
-use crate::meta::{AddWorkUnitItem, WorkSpecMeta, WorkUnitMeta};
+use crate::meta::{AddWorkUnitItem, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery};
+use crate::rules;
 use crate::status::{AttemptStatus, WorkUnitStatus};
 use crate::value::Map;
 
-/// Identity of an object inside one `Coordinate`; never reused.
-pub(crate) type Id = u64;
-pub(crate) type Time = DateTime<Utc>;
-
-/// Hashes ids: they are unique sequential integers chosen by the engine (no
-/// untrusted keys), so a multiplicative hash spreads them well at a fraction
-/// of SipHash's cost.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A map keyed by object id.
-pub(crate) type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
-/// A set of object ids.
-pub(crate) type IdSet = HashSet<Id, BuildHasherDefault<IdHasher>>;
-
-/// The default attempt lifetime and worker expiration.
-pub(crate) const DEFAULT_LEASE: TimeDelta = TimeDelta::minutes(15);
-
-/// A unit priority ordered so that higher priorities sort first.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct QueuePriority(pub f64);
-
-impl PartialEq for QueuePriority {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for QueuePriority {}
-impl PartialOrd for QueuePriority {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for QueuePriority {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0)
-    }
-}
-
-/// Normalises -0.0 to 0.0 so that equal priorities order by name.
-pub(crate) fn priority(p: f64) -> f64 {
-    if p == 0.0 {
-        0.0
-    } else {
-        p
-    }
-}
-
-pub(crate) struct NsState {
-    pub name: Arc<str>,
-    pub specs: BTreeMap<Arc<str>, Id>,
-    pub workers: BTreeMap<Arc<str>, Id>,
-}
-
-pub(crate) struct UnitState {
-    pub id: Id,
-    pub name: Arc<str>,
-    pub data: Map,
-    pub priority: f64,
-    pub not_before: Option<Time>,
-    pub active: Option<Id>,
-    /// The newest attempt; older ones chain through `AttemptState::prev`.
-    pub last_attempt: Option<Id>,
-    pub num_attempts: u32,
-}
-
-/// Index of a unit in its spec's slab; stable while the unit lives.
-pub(crate) type Slot = u32;
-
-/// Units with no active attempt, by when and in which order they run.
-#[derive(Default)]
-pub(crate) struct Queues {
-    /// Ordered by priority (highest first), then name; the slot finds the unit.
-    pub available: BTreeSet<(QueuePriority, Arc<str>, Slot)>,
-    pub delayed: BTreeSet<(Time, Slot)>,
-    /// The latest `now` that placed a unit; an earlier `now` means the clock
-    /// went back and `available` may hold units that are delayed again.
-    pub placed_at: Option<Time>,
-}
-
-impl Queues {
-    pub fn enqueue(&mut self, slot: Slot, unit: &UnitState, now: Time) {
-        self.placed_at = Some(self.placed_at.map_or(now, |t| t.max(now)));
-        match unit.not_before {
-            Some(nb) if now < nb => self.delayed.insert((nb, slot)),
-            _ => self
-                .available
-                .insert((QueuePriority(unit.priority), unit.name.clone(), slot)),
-        };
-    }
-
-    pub fn dequeue(&mut self, slot: Slot, unit: &UnitState) {
-        if !self
-            .available
-            .remove(&(QueuePriority(unit.priority), unit.name.clone(), slot))
-        {
-            if let Some(nb) = unit.not_before {
-                self.delayed.remove(&(nb, slot));
-            }
-        }
-    }
-}
-
-#[derive(Default)]
-pub(crate) struct Counts {
-    pub pending: i64,
-    pub finished: i64,
-    pub failed: i64,
-}
-
-impl Counts {
-    fn slot(&mut self, status: AttemptStatus) -> Option<&mut i64> {
-        match status {
-            AttemptStatus::Pending => Some(&mut self.pending),
-            AttemptStatus::Finished => Some(&mut self.finished),
-            AttemptStatus::Failed => Some(&mut self.failed),
-            AttemptStatus::Expired | AttemptStatus::Retryable => None,
-        }
-    }
-    pub fn add(&mut self, status: AttemptStatus, n: i64) {
-        if let Some(c) = self.slot(status) {
-            *c += n;
-        }
-    }
-}
-
-pub(crate) struct SpecState {
-    pub ns: Id,
-    pub name: Arc<str>,
-    pub data: Map,
-    pub meta: WorkSpecMeta,
-    /// Units by slot; `None` marks a free slot (listed in `free`).
-    pub units: Vec<Option<UnitState>>,
-    pub free: Vec<Slot>,
-    /// Slots by name, in name order (for lookups and queries).
-    pub names: BTreeMap<Arc<str>, Slot>,
-    pub queues: Queues,
-    pub expiring: BTreeSet<(Time, Id)>,
-    pub counts: Counts,
-}
-
-/// The unit in `slot`, borrowing only the slab (so other fields stay usable).
-fn slot_mut(units: &mut [Option<UnitState>], slot: Slot) -> Option<&mut UnitState> {
-    units.get_mut(slot as usize).and_then(Option::as_mut)
-}
-
-impl SpecState {
-    pub fn new(ns: Id, name: Arc<str>, data: Map, meta: WorkSpecMeta) -> Self {
-        SpecState {
-            ns,
-            name,
-            data,
-            meta,
-            units: Vec::new(),
-            free: Vec::new(),
-            names: BTreeMap::new(),
-            queues: Queues::default(),
-            expiring: BTreeSet::new(),
-            counts: Counts::default(),
-        }
-    }
-
-    pub fn unit(&self, slot: Slot) -> Option<&UnitState> {
-        self.units.get(slot as usize).and_then(Option::as_ref)
-    }
-
-    pub fn unit_mut(&mut self, slot: Slot) -> Option<&mut UnitState> {
-        slot_mut(&mut self.units, slot)
-    }
-
-    /// A free slot for a new unit (reusing a deleted unit's slot first).
-    fn take_slot(&mut self) -> Result<Slot> {
-        if let Some(slot) = self.free.pop() {
-            return Ok(slot);
-        }
-        let slot = Slot::try_from(self.units.len()).map_err(|_| Error::BadWorkUnitItem {
-            reason: "a work spec holds at most 2^32 work units".into(),
-        })?;
-        self.units.push(None);
-        Ok(slot)
-    }
-
-    /// The slot and unit called `name`.
-    pub fn named(&self, name: &str) -> Option<(Slot, &UnitState)> {
-        let slot = *self.names.get(name)?;
-        Some((slot, self.unit(slot)?))
-    }
-
-    /// Takes a unit out of whatever accounts for it: its active attempt's
-    /// counter and expiry entry, or its queue. The caller re-homes or removes it.
-    fn release(&mut self, slot: Slot, attempts: &Attempts) {
-        let Some(unit) = self.units.get(slot as usize).and_then(Option::as_ref) else {
-            return;
-        };
-        match unit.active.and_then(|a| attempts.get(&a).map(|s| (a, s))) {
-            Some((id, att)) => {
-                self.counts.add(att.status, -1);
-                if att.status == AttemptStatus::Pending {
-                    self.expiring.remove(&(att.expiration, id));
-                }
-            }
-            None => self.queues.dequeue(slot, unit),
-        }
-    }
-
-    /// Re-queues a unit after `f` changes it (its queue keys may change).
-    pub fn requeue(&mut self, slot: Slot, now: Time, f: impl FnOnce(&mut UnitState)) {
-        let Some(unit) = slot_mut(&mut self.units, slot) else {
-            return;
-        };
-        let queued = unit.active.is_none();
-        if queued {
-            self.queues.dequeue(slot, unit);
-        }
-        f(unit);
-        if queued {
-            self.queues.enqueue(slot, unit, now);
-        }
-    }
-}
-
-pub(crate) struct AttemptState {
-    pub spec: Id,
-    pub unit: Slot,
-    /// The unit's previous attempt.
-    pub prev: Option<Id>,
-    pub worker: Id,
-    pub status: AttemptStatus,
-    pub data: Map,
-    pub start: Time,
-    pub end: Option<Time>,
-    pub expiration: Time,
-}
-
-pub(crate) struct WorkerState {
-    pub ns: Id,
-    pub name: Arc<str>,
-    pub parent: Option<Id>,
-    pub children: BTreeSet<Id>,
-    pub active: bool,
-    pub mode: String,
-    pub data: Map,
-    pub expiration: Time,
-    pub last_update: Time,
-    /// Ids grow with creation, so sorting by id gives creation order.
-    pub active_attempts: IdSet,
-    /// Append-only; ids of deleted attempts are dropped when read.
-    pub all_attempts: Vec<Id>,
-}
-
-/// Every attempt, by id. Attempt ids come from their own counter, so the
-/// attempts sit in creation order in a deque: creating and finding one is an
-/// index (no hashing, and neighbours in time are neighbours in memory).
-/// Removed attempts leave a hole until every older one is removed too.
-#[derive(Default)]
-pub(crate) struct Attempts {
-    /// The id of `items[0]`.
-    base: Id,
-    items: VecDeque<Option<AttemptState>>,
-}
-
-impl Attempts {
-    /// The id the next attempt gets.
-    pub fn next_id(&self) -> Id {
-        self.base + self.items.len() as Id
-    }
-
-    fn index(&self, id: Id) -> Option<usize> {
-        usize::try_from(id.checked_sub(self.base)?).ok()
-    }
-
-    pub fn get(&self, id: &Id) -> Option<&AttemptState> {
-        self.items.get(self.index(*id)?)?.as_ref()
-    }
-
-    pub fn get_mut(&mut self, id: &Id) -> Option<&mut AttemptState> {
-        let i = self.index(*id)?;
-        self.items.get_mut(i)?.as_mut()
-    }
-
-    pub fn contains_key(&self, id: &Id) -> bool {
-        self.get(id).is_some()
-    }
-
-    /// Adds the attempt with id `next_id()`.
-    pub fn push(&mut self, att: AttemptState) -> Id {
-        let id = self.next_id();
-        self.items.push_back(Some(att));
-        id
-    }
-
-    pub fn remove(&mut self, id: &Id) -> Option<AttemptState> {
-        let i = self.index(*id)?;
-        let att = self.items.get_mut(i)?.take();
-        while let Some(None) = self.items.front() {
-            self.items.pop_front();
-            self.base += 1;
-        }
-        att
-    }
-}
-
-pub(crate) struct State {
-    next_id: Id,
-    pub rng: StdRng,
-    pub namespaces: IdMap<NsState>,
-    pub ns_by_name: BTreeMap<Arc<str>, Id>,
-    pub specs: IdMap<SpecState>,
-    pub workers: IdMap<WorkerState>,
-    pub attempts: Attempts,
-}
+use super::attempts::AttemptState;
+use super::spec::{slot_mut, QueuePriority, Slot, UnitState};
+use super::{State, Time};
 
 impl State {
-    pub fn new(rng: StdRng) -> Self {
-        State {
-            next_id: 1,
-            rng,
-            namespaces: IdMap::default(),
-            ns_by_name: BTreeMap::new(),
-            specs: IdMap::default(),
-            workers: IdMap::default(),
-            attempts: Attempts::default(),
-        }
-    }
-
-    pub fn fresh_id(&mut self) -> Id {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    pub fn ns(&self, id: Id) -> Result<&NsState> {
-        self.namespaces.get(&id).ok_or(Error::Gone)
-    }
-
-    pub fn spec(&self, id: Id) -> Result<&SpecState> {
-        self.specs.get(&id).ok_or(Error::Gone)
-    }
-
-    pub fn spec_mut(&mut self, id: Id) -> Result<&mut SpecState> {
-        self.specs.get_mut(&id).ok_or(Error::Gone)
-    }
-
-    /// The live unit at `slot` whose id is `id`.
-    pub fn unit(&self, spec: Id, slot: Slot, id: Id) -> Result<&UnitState> {
-        self.spec(spec)?
-            .unit(slot)
-            .filter(|u| u.id == id)
-            .ok_or(Error::Gone)
-    }
-
-    pub fn worker(&self, id: Id) -> Result<&WorkerState> {
-        self.workers.get(&id).ok_or(Error::Gone)
-    }
-
-    pub fn worker_mut(&mut self, id: Id) -> Result<&mut WorkerState> {
-        self.workers.get_mut(&id).ok_or(Error::Gone)
-    }
-
-    pub fn attempt(&self, id: Id) -> Result<&AttemptState> {
-        self.attempts.get(&id).ok_or(Error::Gone)
-    }
-
     /// The status of a unit at `now`, assuming its spec was swept.
     pub fn unit_status(&self, unit: &UnitState, now: Time) -> WorkUnitStatus {
-        match unit
+        let active = unit
             .active
             .and_then(|a| self.attempts.get(&a))
-            .map(|a| a.status)
-        {
-            Some(AttemptStatus::Pending) => WorkUnitStatus::Pending,
-            Some(AttemptStatus::Finished) => WorkUnitStatus::Finished,
-            Some(AttemptStatus::Failed) => WorkUnitStatus::Failed,
-            _ => match unit.not_before {
-                Some(nb) if now < nb => WorkUnitStatus::Delayed,
-                _ => WorkUnitStatus::Available,
-            },
-        }
+            .map(|a| a.status);
+        rules::unit_status(active, unit.not_before, now)
     }
 
     /// Expires every active Pending attempt of the spec past its deadline,
@@ -533,7 +144,7 @@ impl State {
             }
             let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
             unit.data = data;
-            unit.priority = priority(meta.priority);
+            unit.priority = rules::unit_priority(meta.priority);
             unit.not_before = meta.not_before;
             if !pending {
                 unit.active = None;
@@ -541,20 +152,18 @@ impl State {
             }
             return Ok(slot);
         }
-        let id = self.fresh_id();
-        let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
+        let (slot, id) = spec.take_slot()?;
         let name: Arc<str> = Arc::from(name);
         let unit = UnitState {
             id,
             name: name.clone(),
             data,
-            priority: priority(meta.priority),
+            priority: rules::unit_priority(meta.priority),
             not_before: meta.not_before,
             active: None,
             last_attempt: None,
             num_attempts: 0,
         };
-        let slot = spec.take_slot()?;
         spec.queues.enqueue(slot, &unit, now);
         spec.units[slot as usize] = Some(unit);
         spec.names.insert(name, slot);
@@ -597,27 +206,25 @@ impl State {
                 fresh.push(item);
             }
         }
-        let first_id = self.next_id;
-        self.next_id += fresh.len() as u64;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         spec.units
             .reserve(fresh.len().saturating_sub(spec.free.len()));
         let mut names = Vec::with_capacity(fresh.len());
         let mut available = Vec::with_capacity(fresh.len());
         let mut delayed = Vec::new();
-        for (i, item) in fresh.into_iter().enumerate() {
+        for item in fresh {
+            let (slot, id) = spec.take_slot()?;
             let name: Arc<str> = Arc::from(item.key);
             let unit = UnitState {
-                id: first_id + i as u64,
+                id,
                 name: name.clone(),
                 data: item.data,
-                priority: priority(item.meta.priority),
+                priority: rules::unit_priority(item.meta.priority),
                 not_before: item.meta.not_before,
                 active: None,
                 last_attempt: None,
                 num_attempts: 0,
             };
-            let slot = spec.take_slot()?;
             match unit.not_before {
                 Some(nb) if now < nb => delayed.push((nb, slot)),
                 _ => available.push((QueuePriority(unit.priority), name.clone(), slot)),
@@ -641,7 +248,8 @@ impl State {
     }
 
     /// Creates a Pending attempt of `worker` on the unit, displacing any
-    /// active attempt without changing it; returns the attempt id.
+    /// active attempt without changing it; returns the attempt id and the
+    /// unit's number of attempts.
     pub fn start_attempt(
         &mut self,
         spec_id: Id,
@@ -649,7 +257,7 @@ impl State {
         worker: Id,
         lifetime: TimeDelta,
         now: Time,
-    ) -> Result<Id> {
+    ) -> Result<(Id, u64)> {
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         spec.release(slot, &self.attempts);
         self.attach_attempt(spec_id, slot, worker, lifetime, now)
@@ -663,7 +271,7 @@ impl State {
         worker: Id,
         lifetime: TimeDelta,
         now: Time,
-    ) -> Result<Id> {
+    ) -> Result<(Id, u64)> {
         let id = self.attempts.next_id();
         let w = self.workers.get_mut(&worker).ok_or(Error::Gone)?;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
@@ -674,6 +282,7 @@ impl State {
         let prev = unit.last_attempt.replace(id);
         unit.active = Some(id);
         unit.num_attempts += 1;
+        let num_attempts = u64::from(unit.num_attempts);
         spec.counts.pending += 1;
         spec.expiring.insert((expiration, id));
         let data = unit.data.clone();
@@ -688,7 +297,7 @@ impl State {
             end: None,
             expiration,
         });
-        Ok(id)
+        Ok((id, num_attempts))
     }
 
     /// Removes a unit and its attempts.
@@ -786,4 +395,332 @@ impl State {
         .filter(|(_, n)| *n > 0)
         .collect())
     }
+
+    // ---- Attempt transitions (SEMANTICS §3.4.3) ----
+
+    /// Extends the lease to `now + extend`, replacing the data if given. An
+    /// attempt that is no longer active is expired instead, with `LostLease`.
+    pub fn renew(&mut self, id: Id, extend: TimeDelta, data: Option<Map>, now: Time) -> Result<()> {
+        let att = self.attempt(id)?;
+        let (spec_id, slot, old_exp) = (att.spec, att.unit, att.expiration);
+        match att.status {
+            AttemptStatus::Pending | AttemptStatus::Expired => {}
+            _ => return Err(Error::NotPending),
+        }
+        let spec = self.spec_mut(spec_id)?;
+        if spec.unit(slot).and_then(|u| u.active) != Some(id) {
+            self.complete(id, AttemptStatus::Expired, data, now);
+            return Err(Error::LostLease);
+        }
+        let expiration = add(now, extend);
+        spec.expiring.remove(&(old_exp, id));
+        spec.expiring.insert((expiration, id));
+        let att = self.attempts.get_mut(&id).ok_or(Error::Gone)?;
+        att.expiration = expiration;
+        if let Some(data) = data {
+            att.data = data;
+        }
+        Ok(())
+    }
+
+    /// Gives up the lease; expiring an expired attempt does nothing.
+    pub fn expire(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
+        match self.attempt(id)?.status {
+            AttemptStatus::Pending => {
+                self.complete(id, AttemptStatus::Expired, data, now);
+                Ok(())
+            }
+            AttemptStatus::Expired => Ok(()),
+            _ => Err(Error::NotPending),
+        }
+    }
+
+    /// Finishes a pending (or failed) attempt and chains its output, all
+    /// under the one lock.
+    pub fn finish(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
+        match self.attempt(id)?.status {
+            AttemptStatus::Pending | AttemptStatus::Failed => {}
+            _ => return Err(Error::NotPending),
+        }
+        self.complete(id, AttemptStatus::Finished, data, now);
+        self.chain(id, now)
+    }
+
+    /// Fails a pending attempt for good.
+    pub fn fail(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
+        match self.attempt(id)?.status {
+            AttemptStatus::Pending => {
+                self.complete(id, AttemptStatus::Failed, data, now);
+                Ok(())
+            }
+            _ => Err(Error::NotPending),
+        }
+    }
+
+    /// Gives the unit back to be tried again after `delay`.
+    pub fn retry(&mut self, id: Id, data: Option<Map>, delay: TimeDelta, now: Time) -> Result<()> {
+        let att = self.attempt(id)?;
+        if att.status != AttemptStatus::Pending {
+            return Err(Error::NotPending);
+        }
+        let (spec_id, slot) = (att.spec, att.unit);
+        if let Some(u) = self.spec_mut(spec_id)?.unit_mut(slot) {
+            if u.active == Some(id) {
+                u.not_before = Some(add(now, delay));
+            }
+        }
+        self.complete(id, AttemptStatus::Retryable, data, now);
+        Ok(())
+    }
+
+    /// Adds the finished attempt's `output` to its spec's `then` spec, if the
+    /// attempt is still its unit's active attempt.
+    fn chain(&mut self, id: Id, now: Time) -> Result<()> {
+        let att = self.attempt(id)?;
+        let spec = self.spec(att.spec)?;
+        if spec.unit(att.unit).and_then(|u| u.active) != Some(id) {
+            return Ok(());
+        }
+        let Some((next, items)) = rules::chained_units(&spec.meta, &att.data, now) else {
+            return Ok(());
+        };
+        let Some(&next_id) = self.ns(spec.ns)?.specs.get(next) else {
+            return Ok(());
+        };
+        for item in items {
+            self.put_unit(next_id, &item.key, item.data, item.meta, now)?;
+        }
+        Ok(())
+    }
+
+    // ---- Queries and unit changes ----
+
+    /// The slots of the units a query selects, by name (after sweeping the spec).
+    pub fn select(&mut self, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<Vec<Slot>> {
+        self.spec(spec_id)?;
+        self.sweep(spec_id, now);
+        let st = &*self;
+        let spec = st.spec(spec_id)?;
+        let limit = usize::try_from(q.limit)
+            .ok()
+            .filter(|&l| l > 0)
+            .unwrap_or(usize::MAX);
+        let status_ok = |unit| match &q.statuses {
+            None => true,
+            Some(list) => {
+                let s = st.unit_status(unit, now);
+                list.iter().any(|&x| x == WorkUnitStatus::Any || x == s)
+            }
+        };
+        let after = |name: &str| q.previous_name.is_empty() || name > q.previous_name.as_str();
+        let mut out = Vec::new();
+        match &q.names {
+            Some(names) => {
+                let mut names: Vec<&String> = names.iter().collect();
+                names.sort();
+                names.dedup();
+                for name in names {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    if let Some((slot, unit)) = spec.named(name) {
+                        if after(name) && status_ok(unit) {
+                            out.push(slot);
+                        }
+                    }
+                }
+            }
+            None => {
+                let start = if q.previous_name.is_empty() {
+                    Bound::Unbounded
+                } else {
+                    Bound::Excluded(q.previous_name.as_str())
+                };
+                for (_, &slot) in spec.names.range::<str, _>((start, Bound::Unbounded)) {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    if spec.unit(slot).is_some_and(status_ok) {
+                        out.push(slot);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Changes the priority of every selected unit to `f(old)`.
+    pub fn reprioritize(
+        &mut self,
+        spec_id: Id,
+        q: &WorkUnitQuery,
+        now: Time,
+        f: impl Fn(f64) -> f64,
+    ) -> Result<()> {
+        let selected = self.select(spec_id, q, now)?;
+        let spec = self.spec_mut(spec_id)?;
+        for slot in selected {
+            spec.requeue(slot, now, |unit| {
+                unit.priority = rules::unit_priority(f(unit.priority))
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces a unit's priority and, when given, its not-before time,
+    /// keeping it at the right place in its spec's queues.
+    pub fn set_unit_meta(
+        &mut self,
+        spec_id: Id,
+        slot: Slot,
+        priority: f64,
+        not_before: Option<Option<Time>>,
+        now: Time,
+    ) -> Result<()> {
+        self.spec_mut(spec_id)?.requeue(slot, now, |unit| {
+            unit.priority = rules::unit_priority(priority);
+            if let Some(nb) = not_before {
+                unit.not_before = nb;
+            }
+        });
+        Ok(())
+    }
+
+    /// Deletes the selected units and their attempts; returns how many.
+    pub fn delete_units(&mut self, spec_id: Id, q: &WorkUnitQuery, now: Time) -> Result<u64> {
+        let selected = self.select(spec_id, q, now)?;
+        let n = selected.len() as u64;
+        for slot in selected {
+            self.remove_unit(spec_id, slot);
+        }
+        Ok(n)
+    }
+
+    // ---- Specs, namespaces and workers ----
+
+    /// Creates or updates the spec named by `data["name"]` in `ns`.
+    pub fn set_work_spec(&mut self, ns: Id, data: Map) -> Result<Id> {
+        // A dead namespace answers Gone before the data is validated (§1.4).
+        self.ns(ns)?;
+        let (name, meta) = crate::meta::extract_work_spec_meta(&data)?;
+        let existing = self.ns(ns)?.specs.get(name.as_str()).copied();
+        match existing {
+            Some(id) => {
+                let spec = self.spec_mut(id)?;
+                spec.data = data;
+                spec.meta = meta;
+                Ok(id)
+            }
+            None => {
+                let id = self.fresh_id();
+                let key: Arc<str> = Arc::from(name.as_str());
+                self.specs
+                    .insert(id, super::spec::SpecState::new(ns, key.clone(), data, meta));
+                self.namespaces
+                    .get_mut(&ns)
+                    .ok_or(Error::Gone)?
+                    .specs
+                    .insert(key, id);
+                Ok(id)
+            }
+        }
+    }
+
+    /// Replaces a spec's data and meta; the name may not change.
+    pub fn set_spec_data(&mut self, id: Id, data: Map) -> Result<()> {
+        // A dead spec answers Gone before its argument is looked at (§1.4).
+        let spec = self.spec_mut(id)?;
+        let (name, meta) = crate::meta::extract_work_spec_meta(&data)?;
+        if *name != *spec.name {
+            return Err(Error::ChangedName);
+        }
+        spec.data = data;
+        spec.meta = meta;
+        Ok(())
+    }
+
+    /// Deletes a namespace with its specs, units, attempts and workers.
+    pub fn destroy_namespace(&mut self, id: Id) {
+        let Some(ns) = self.namespaces.remove(&id) else {
+            return;
+        };
+        for spec in ns.specs.values() {
+            self.remove_spec(*spec);
+        }
+        for worker in ns.workers.values() {
+            self.workers.remove(worker);
+        }
+        if self.ns_by_name.get(&ns.name) == Some(&id) {
+            self.ns_by_name.remove(&ns.name);
+        }
+    }
+
+    /// Moves a worker under `parent`, or makes it a root.
+    pub fn set_parent(&mut self, id: Id, parent: Option<Id>) -> Result<()> {
+        self.worker(id)?;
+        if let Some(p) = parent {
+            self.worker(p)?;
+        }
+        let old = self.worker(id)?.parent;
+        if old == parent {
+            return Ok(());
+        }
+        if let Some(old) = old.and_then(|o| self.workers.get_mut(&o)) {
+            old.children.remove(&id);
+        }
+        if let Some(new) = parent.and_then(|n| self.workers.get_mut(&n)) {
+            new.children.insert(id);
+        }
+        self.worker_mut(id)?.parent = parent;
+        Ok(())
+    }
+
+    /// Every attempt of the worker whose unit still exists, oldest first
+    /// (dropping the ids of deleted attempts from its list).
+    pub fn all_attempts(&mut self, id: Id) -> Result<Vec<Id>> {
+        let attempts = &self.attempts;
+        let w = self.workers.get_mut(&id).ok_or(Error::Gone)?;
+        w.all_attempts.retain(|a| attempts.contains_key(a));
+        Ok(w.all_attempts.clone())
+    }
+
+    /// Unit counts by status of one spec (swept first).
+    pub fn summarize_spec(&mut self, spec: Id, now: Time) -> crate::meta::Summary {
+        self.sweep(spec, now);
+        let (Ok(counts), Ok(spec_state)) = (self.status_counts(spec), self.spec(spec)) else {
+            return Vec::new();
+        };
+        let namespace = self
+            .ns(spec_state.ns)
+            .map(|n| n.name.to_string())
+            .unwrap_or_default();
+        counts
+            .into_iter()
+            .map(|(status, count)| crate::meta::SummaryRecord {
+                namespace: namespace.clone(),
+                work_spec: spec_state.name.to_string(),
+                status,
+                count,
+            })
+            .collect()
+    }
+
+    /// Unit counts by spec and status of one namespace.
+    pub fn summarize_ns(&mut self, ns: Id, now: Time) -> crate::meta::Summary {
+        let Ok(ns_state) = self.ns(ns) else {
+            return Vec::new();
+        };
+        let specs: Vec<Id> = ns_state.specs.values().copied().collect();
+        specs
+            .into_iter()
+            .flat_map(|spec| self.summarize_spec(spec, now))
+            .collect()
+    }
+}
+
+/// Attempt ids in creation order.
+pub(crate) fn sorted(ids: &super::IdSet) -> Vec<Id> {
+    let mut ids: Vec<Id> = ids.iter().copied().collect();
+    ids.sort_unstable();
+    ids
 }
