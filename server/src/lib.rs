@@ -40,11 +40,7 @@ use coordinate::{Backend, ConnectOptions, Coordinate, Result};
 /// Opens a store by URL through the core's scheme registry (`memory:` and
 /// whatever schemes were installed), as the daemon's default opener.
 pub fn open_store(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
-    // PENDING-MERGE: Coordinate::connect(url, options.clone()).map(|c| c.backend().clone())
-    let _ = (options, Coordinate::new());
-    Err(coordinate::Error::BadUrl {
-        url: url.to_owned(),
-    })
+    Coordinate::connect(url, options.clone()).map(|c| c.backend().clone())
 }
 
 /// Registers every store scheme this build knows besides the core's

@@ -65,7 +65,10 @@ fn operations_round_trip_with_exact_types() {
     data.insert("inf".into(), Value::Float(f64::INFINITY));
     data.insert("bytes".into(), Value::Bytes(vec![0, 1, 255]));
     data.insert("text".into(), Value::String("ü\u{0}".into()));
-    data.insert("list".into(), Value::List(vec![Value::Null, Value::Bool(true)]));
+    data.insert(
+        "list".into(),
+        Value::List(vec![Value::Null, Value::Bool(true)]),
+    );
     let Reply::Unit(unit) = b
         .call(Op::AddWorkUnit {
             spec,
@@ -141,7 +144,10 @@ fn handles_over_http_drain_without_duplicates() {
             break;
         }
         for a in attempts {
-            assert!(seen.insert(a.work_unit().name().to_owned()), "handed out twice");
+            assert!(
+                seen.insert(a.work_unit().name().to_owned()),
+                "handed out twice"
+            );
             a.finish(None).unwrap();
         }
     }
@@ -155,7 +161,13 @@ fn batch_finish_then_request_is_one_round_trip_each() {
     let d = common::daemon(false);
     let b = client(&d.url(), ConnectOptions::default());
     let (ns, _) = fill(&b, "batch", 10);
-    let Reply::Worker(Some(w)) = b.call(Op::Worker { ns, name: "w".into() }).unwrap() else {
+    let Reply::Worker(Some(w)) = b
+        .call(Op::Worker {
+            ns,
+            name: "w".into(),
+        })
+        .unwrap()
+    else {
         panic!("worker")
     };
     let request = |n| Op::RequestAttempts {
@@ -218,7 +230,13 @@ fn mock_time_rides_on_requests_in_test_mode() {
     let b = client(&format!("{}?test_store=mock-1", d.url()), options);
     assert_eq!(b.now(), start);
     let (ns, _) = fill(&b, "clock", 1);
-    let Reply::Worker(Some(w)) = b.call(Op::Worker { ns, name: "w".into() }).unwrap() else {
+    let Reply::Worker(Some(w)) = b
+        .call(Op::Worker {
+            ns,
+            name: "w".into(),
+        })
+        .unwrap()
+    else {
         panic!("worker")
     };
     clock.advance(TimeDelta::seconds(5));
@@ -288,10 +306,19 @@ fn test_stores_are_isolated_seeded_and_dropped() {
     assert!(fresh.is_empty());
     // Test stores do not exist outside test mode, and names are checked.
     let prod = common::daemon(false);
-    let p = client(&format!("{}?test_store=x", prod.url()), ConnectOptions::default());
+    let p = client(
+        &format!("{}?test_store=x", prod.url()),
+        ConnectOptions::default(),
+    );
     assert!(matches!(p.call(Op::Namespaces), Err(Error::Storage { .. })));
-    let bad = client(&format!("{}?test_store=a%2Fb", d.url()), ConnectOptions::default());
-    assert!(matches!(bad.call(Op::Namespaces), Err(Error::Storage { .. })));
+    let bad = client(
+        &format!("{}?test_store=a%2Fb", d.url()),
+        ConnectOptions::default(),
+    );
+    assert!(matches!(
+        bad.call(Op::Namespaces),
+        Err(Error::Storage { .. })
+    ));
 }
 
 #[test]
@@ -329,7 +356,12 @@ fn seeded_test_stores_draw_alike() {
                 .unwrap();
             }
         }
-        let Reply::Worker(Some(w)) = b.call(Op::Worker { ns: ns.id, name: "w".into() }).unwrap()
+        let Reply::Worker(Some(w)) = b
+            .call(Op::Worker {
+                ns: ns.id,
+                name: "w".into(),
+            })
+            .unwrap()
         else {
             panic!()
         };
@@ -371,7 +403,10 @@ fn tokens_and_transport_failures() {
             ..Default::default()
         },
     );
-    assert!(matches!(right.call(Op::Namespaces), Ok(Reply::Namespaces(_))));
+    assert!(matches!(
+        right.call(Op::Namespaces),
+        Ok(Reply::Namespaces(_))
+    ));
     // A stopped daemon: Unavailable, retried only for idempotent operations.
     let url = d.url();
     d.stop().unwrap();
@@ -406,21 +441,75 @@ fn bad_input_is_refused_typed_and_the_daemon_goes_on() {
     let mp = ("Content-Type", wire::MEDIA_TYPE);
     let good = wire::encode(&Op::Namespaces).unwrap();
     let check_alive = || {
-        let a = raw(addr, "POST", "/v1/call", &[mp, auth], Some((&good, Framing::Length)));
+        let a = raw(
+            addr,
+            "POST",
+            "/v1/call",
+            &[mp, auth],
+            Some((&good, Framing::Length)),
+        );
         assert_eq!(a.status, 200);
         let r: Result<Reply, Error> = wire::decode(&a.body, 64).unwrap();
         assert!(matches!(r, Ok(Reply::Namespaces(_))));
         assert_eq!(raw(addr, "GET", "/healthz", &[], None).status, 200);
     };
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        ("malformed", "/v1/call", b"\xc1\xff\x00".to_vec(), 400, "BadRequest"),
-        ("wrong type", "/v1/call", wire::encode(&17u32).unwrap(), 400, "BadRequest"),
-        ("unknown op", "/v1/call", wire::encode(&serde_json::json!({"op": "explode"})).unwrap(), 400, "BadRequest"),
-        ("wrong field type", "/v1/call", wire::encode(&serde_json::json!({"op": "namespace", "name": 5})).unwrap(), 400, "BadRequest"),
-        ("batch of garbage", "/v1/batch", wire::encode(&vec![1, 2]).unwrap(), 400, "BadRequest"),
-        ("trailing bytes", "/v1/call", [good.clone(), vec![0]].concat(), 400, "BadRequest"),
-        ("huge", "/v1/call", vec![0x90; 200 * 1024], 413, "PayloadTooLarge"),
-        ("unknown route", "/v1/nothing", good.clone(), 404, "NotFound"),
+        (
+            "malformed",
+            "/v1/call",
+            b"\xc1\xff\x00".to_vec(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "wrong type",
+            "/v1/call",
+            wire::encode(&17u32).unwrap(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "unknown op",
+            "/v1/call",
+            wire::encode(&serde_json::json!({"op": "explode"})).unwrap(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "wrong field type",
+            "/v1/call",
+            wire::encode(&serde_json::json!({"op": "namespace", "name": 5})).unwrap(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "batch of garbage",
+            "/v1/batch",
+            wire::encode(&vec![1, 2]).unwrap(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "trailing bytes",
+            "/v1/call",
+            [good.clone(), vec![0]].concat(),
+            400,
+            "BadRequest",
+        ),
+        (
+            "huge",
+            "/v1/call",
+            vec![0x90; 200 * 1024],
+            413,
+            "PayloadTooLarge",
+        ),
+        (
+            "unknown route",
+            "/v1/nothing",
+            good.clone(),
+            404,
+            "NotFound",
+        ),
     ];
     for (what, path, body, status, code) in cases {
         for framing in [Framing::Length, Framing::Chunked] {
@@ -437,27 +526,73 @@ fn bad_input_is_refused_typed_and_the_daemon_goes_on() {
     }
     let mut data = Map::new();
     data.insert("deep".into(), v);
-    let deep = wire::encode(&Op::Finish { attempt: 1, data: Some(data) }).unwrap();
-    let a = raw(addr, "POST", "/v1/call", &[mp, auth], Some((&deep, Framing::Chunked)));
+    let deep = wire::encode(&Op::Finish {
+        attempt: 1,
+        data: Some(data),
+    })
+    .unwrap();
+    let a = raw(
+        addr,
+        "POST",
+        "/v1/call",
+        &[mp, auth],
+        Some((&deep, Framing::Chunked)),
+    );
     assert_eq!((a.status, problem(&a).code.as_str()), (400, "BadRequest"));
     // Wrong media type, wrong method, wrong token.
-    let a = raw(addr, "POST", "/v1/call", &[("Content-Type", "application/json"), auth], Some((b"{}", Framing::Length)));
-    assert_eq!((a.status, problem(&a).code.as_str()), (415, "UnsupportedMediaType"));
+    let a = raw(
+        addr,
+        "POST",
+        "/v1/call",
+        &[("Content-Type", "application/json"), auth],
+        Some((b"{}", Framing::Length)),
+    );
+    assert_eq!(
+        (a.status, problem(&a).code.as_str()),
+        (415, "UnsupportedMediaType")
+    );
     let a = raw(addr, "GET", "/v1/call", &[auth], None);
-    assert_eq!((a.status, problem(&a).code.as_str()), (405, "MethodNotAllowed"));
-    let a = raw(addr, "POST", "/v1/call", &[mp, ("Authorization", "Bearer x")], Some((&good, Framing::Length)));
+    assert_eq!(
+        (a.status, problem(&a).code.as_str()),
+        (405, "MethodNotAllowed")
+    );
+    let a = raw(
+        addr,
+        "POST",
+        "/v1/call",
+        &[mp, ("Authorization", "Bearer x")],
+        Some((&good, Framing::Length)),
+    );
     assert_eq!((a.status, problem(&a).code.as_str()), (401, "Unauthorized"));
     check_alive();
     // The REST side: deep JSON, huge JSON, malformed JSON.
     let rest_auth = [("Content-Type", "application/json"), auth];
     let deep_json = format!("{{\"data\": {}1{}}}", "[".repeat(40), "]".repeat(40));
-    let a = raw(addr, "POST", "/namespace/x/work_spec", &rest_auth, Some((deep_json.as_bytes(), Framing::Chunked)));
+    let a = raw(
+        addr,
+        "POST",
+        "/namespace/x/work_spec",
+        &rest_auth,
+        Some((deep_json.as_bytes(), Framing::Chunked)),
+    );
     assert_eq!(a.status, 400);
     assert!(a.text().contains("deeper"), "{}", a.text());
     let huge = format!("{{\"data\": \"{}\"}}", "x".repeat(100 * 1024));
-    let a = raw(addr, "POST", "/namespace/x/work_spec", &rest_auth, Some((huge.as_bytes(), Framing::Chunked)));
+    let a = raw(
+        addr,
+        "POST",
+        "/namespace/x/work_spec",
+        &rest_auth,
+        Some((huge.as_bytes(), Framing::Chunked)),
+    );
     assert_eq!(a.status, 413);
-    let a = raw(addr, "POST", "/namespace/x/work_spec", &rest_auth, Some((b"{\"data\": [}", Framing::Length)));
+    let a = raw(
+        addr,
+        "POST",
+        "/namespace/x/work_spec",
+        &rest_auth,
+        Some((b"{\"data\": [}", Framing::Length)),
+    );
     assert_eq!(a.status, 400);
     check_alive();
 }
@@ -494,7 +629,10 @@ fn a_panicking_store_call_answers_500_and_the_daemon_survives() {
     for _ in 0..3 {
         match b.call(Op::Namespaces) {
             Err(Error::Storage { reason }) => {
-                assert!(reason.contains("Internal") && reason.contains("deliberate"), "{reason}")
+                assert!(
+                    reason.contains("Internal") && reason.contains("deliberate"),
+                    "{reason}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -510,7 +648,13 @@ fn metrics_count_attempts_units_and_latency() {
     let d = common::daemon(false);
     let b = client(&d.url(), ConnectOptions::default());
     let (ns, _) = fill(&b, "m", 4);
-    let Reply::Worker(Some(w)) = b.call(Op::Worker { ns, name: "w".into() }).unwrap() else {
+    let Reply::Worker(Some(w)) = b
+        .call(Op::Worker {
+            ns,
+            name: "w".into(),
+        })
+        .unwrap()
+    else {
         panic!()
     };
     let Reply::Attempts(a) = b
@@ -525,9 +669,21 @@ fn metrics_count_attempts_units_and_latency() {
     else {
         panic!()
     };
-    b.call(Op::Finish { attempt: a[0].id, data: None }).unwrap();
-    b.call(Op::Fail { attempt: a[1].id, data: None }).unwrap();
-    b.call(Op::Expire { attempt: a[2].id, data: None }).unwrap();
+    b.call(Op::Finish {
+        attempt: a[0].id,
+        data: None,
+    })
+    .unwrap();
+    b.call(Op::Fail {
+        attempt: a[1].id,
+        data: None,
+    })
+    .unwrap();
+    b.call(Op::Expire {
+        attempt: a[2].id,
+        data: None,
+    })
+    .unwrap();
     common::get(d.addr(), "/namespace/m/work_spec/s");
     let text = raw(d.addr(), "GET", "/metrics", &[], None).text();
     for line in [
@@ -540,8 +696,13 @@ fn metrics_count_attempts_units_and_latency() {
         "coordinate_work_units{namespace=\"m\",work_spec=\"s\",status=\"available\"} 2",
         "coordinate_store_up 1",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
     assert!(text.contains("coordinate_http_request_duration_seconds_count{route=\"/v1/call\"}"));
-    assert!(text.contains("coordinate_http_request_duration_seconds_count{route=\"…/work_spec/{spec}\"} 1"));
+    assert!(text.contains(
+        "coordinate_http_request_duration_seconds_count{route=\"…/work_spec/{spec}\"} 1"
+    ));
 }

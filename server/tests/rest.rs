@@ -155,7 +155,10 @@ fn work_specs() {
     );
     assert_eq!(a.status, 201, "{}", a.text());
     assert_eq!(a.header("location"), Some("/namespace/n/work_spec/s"));
-    assert_eq!(a.json(), json!({"url": "/namespace/n/work_spec/s", "name": "s"}));
+    assert_eq!(
+        a.json(),
+        json!({"url": "/namespace/n/work_spec/s", "name": "s"})
+    );
     let spec = get(addr, "/namespace/n/work_spec/s").json();
     let base = "/namespace/n/work_spec/s";
     assert_eq!(spec["data"], json!({"name": "s", "then": "t", "x": 2.5}));
@@ -185,13 +188,19 @@ fn work_specs() {
     assert_eq!(meta["next_work_spec_name"], "t");
     assert_eq!(meta["interval"], 0);
     assert_eq!(meta["next_continuous"], J::Null);
-    assert!(meta.get("min_memory_gb").is_none(), "left out when 0: {meta}");
+    assert!(
+        meta.get("min_memory_gb").is_none(),
+        "left out when 0: {meta}"
+    );
     let mut new_meta = meta.clone();
     new_meta["priority"] = json!(7);
     new_meta["max_running"] = json!(3);
     new_meta["interval"] = json!(60_000_000_000i64);
     new_meta["next_continuous"] = json!("0001-01-01T00:00:00Z");
-    assert_eq!(send(addr, "PUT", &format!("{base}/meta"), &new_meta).status, 204);
+    assert_eq!(
+        send(addr, "PUT", &format!("{base}/meta"), &new_meta).status,
+        204
+    );
     let meta = get(addr, &format!("{base}/meta?counts=f")).json();
     assert_eq!(meta["priority"], 7);
     assert_eq!(meta["max_running"], 3);
@@ -214,10 +223,20 @@ fn work_specs() {
     let a = send(addr, "POST", "/namespace/n/work_spec", &spec_body(J::Null));
     assert_eq!(a.status, 400);
     assert_eq!(a.json()["message"], "Missing data");
-    let a = send(addr, "POST", "/namespace/n/work_spec", &spec_body(json!({})));
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/n/work_spec",
+        &spec_body(json!({})),
+    );
     assert_eq!(a.status, 400);
     assert_eq!(error_of(&a).0, "ErrNoWorkSpecName");
-    let a = send(addr, "POST", "/namespace/n/work_spec", &spec_body(json!({"name": 4})));
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/n/work_spec",
+        &spec_body(json!({"name": 4})),
+    );
     assert_eq!(a.status, 400);
     assert_eq!(error_of(&a).0, "ErrBadWorkSpecName");
 
@@ -238,7 +257,15 @@ fn work_specs() {
 fn work_units_queries_counts_and_priorities() {
     let d = common::daemon(false);
     let addr = d.addr();
-    let names = ["available", "delayed", "expired", "failed", "finished", "pending", "retryable"];
+    let names = [
+        "available",
+        "delayed",
+        "expired",
+        "failed",
+        "finished",
+        "pending",
+        "retryable",
+    ];
     setup(addr, "q", "s", &names);
     let base = "/namespace/q/work_spec/s";
     let unit = get(addr, &format!("{base}/work_unit/available")).json();
@@ -254,25 +281,48 @@ fn work_units_queries_counts_and_priorities() {
         let j = get(addr, &format!("{base}/work_unit{q}")).json();
         let mut v: Vec<String> = j["work_units"]
             .as_array()
-            .map(|a| a.iter().map(|u| u["name"].as_str().unwrap().to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|u| u["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
     };
-    assert_eq!(page("?limit=4"), ["available", "delayed", "expired", "failed"]);
-    assert_eq!(page("?previous=failed&limit=4"), ["finished", "pending", "retryable"]);
+    assert_eq!(
+        page("?limit=4"),
+        ["available", "delayed", "expired", "failed"]
+    );
+    assert_eq!(
+        page("?previous=failed&limit=4"),
+        ["finished", "pending", "retryable"]
+    );
     assert!(page("?previous=retryable&limit=4").is_empty());
     assert_eq!(page("").len(), 7);
-    assert_eq!(page("?name=pending&name=nope&name=failed"), ["failed", "pending"]);
+    assert_eq!(
+        page("?name=pending&name=nope&name=failed"),
+        ["failed", "pending"]
+    );
     assert_eq!(page("?status=available&limit=2"), ["available", "delayed"]);
     // A bad status or limit is an `error`.
-    assert_eq!(error_of(&get(addr, &format!("{base}/work_unit?status=seventeen"))).0, "error");
-    assert_eq!(error_of(&get(addr, &format!("{base}/work_unit?limit=x"))).0, "error");
+    assert_eq!(
+        error_of(&get(addr, &format!("{base}/work_unit?status=seventeen"))).0,
+        "error"
+    );
+    assert_eq!(
+        error_of(&get(addr, &format!("{base}/work_unit?limit=x"))).0,
+        "error"
+    );
 
     // Raw names with reserved characters in `name`, name-encoded `previous`.
     setup(addr, "q2", "s", &["a b&c=d/é", "-dash", "plain"]);
     let b2 = "/namespace/q2/work_spec/s";
-    let j = get(addr, &format!("{b2}/work_unit?name=plain&name=-dash&name=a%20b%26c%3Dd%2F%C3%A9")).json();
+    let j = get(
+        addr,
+        &format!("{b2}/work_unit?name=plain&name=-dash&name=a%20b%26c%3Dd%2F%C3%A9"),
+    )
+    .json();
     assert_eq!(j["work_units"].as_array().unwrap().len(), 3);
     let j = get(addr, &format!("{b2}/work_unit?previous=-YSBiJmM9ZC_DqQ")).json();
     let after: Vec<&str> = j["work_units"]
@@ -285,10 +335,38 @@ fn work_units_queries_counts_and_priorities() {
 
     // Change and adjust priorities.
     let prio = |p: f64| unit_body("", J::Null, json!({"priority": p, "not_before": null}));
-    assert_eq!(send(addr, "POST", &format!("{base}/change?name=failed"), &prio(10.0)).status, 204);
-    assert_eq!(send(addr, "POST", &format!("{base}/adjust?name=failed&name=pending"), &prio(2.5)).status, 204);
-    assert_eq!(send(addr, "POST", &format!("{base}/change"), &unit_body("", J::Null, J::Null)).status, 204);
-    let p = |n: &str| get(addr, &format!("{base}/work_unit/{n}")).json()["meta"]["priority"].clone();
+    assert_eq!(
+        send(
+            addr,
+            "POST",
+            &format!("{base}/change?name=failed"),
+            &prio(10.0)
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        send(
+            addr,
+            "POST",
+            &format!("{base}/adjust?name=failed&name=pending"),
+            &prio(2.5)
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        send(
+            addr,
+            "POST",
+            &format!("{base}/change"),
+            &unit_body("", J::Null, J::Null)
+        )
+        .status,
+        204
+    );
+    let p =
+        |n: &str| get(addr, &format!("{base}/work_unit/{n}")).json()["meta"]["priority"].clone();
     assert_eq!(p("failed"), json!(12.5));
     assert_eq!(p("pending"), json!(2.5));
     assert_eq!(p("available"), json!(0.0));
@@ -298,7 +376,11 @@ fn work_units_queries_counts_and_priorities() {
         addr,
         "PUT",
         &format!("{base}/work_unit/delayed"),
-        &unit_body("", J::Null, json!({"priority": 1.0, "not_before": "2999-01-01T00:00:00.5Z"})),
+        &unit_body(
+            "",
+            J::Null,
+            json!({"priority": 1.0, "not_before": "2999-01-01T00:00:00.5Z"}),
+        ),
     );
     assert_eq!(a.status, 204);
     let u = get(addr, &format!("{base}/work_unit/delayed")).json();
@@ -310,16 +392,23 @@ fn work_units_queries_counts_and_priorities() {
     assert_eq!(counts, json!({"available": 6, "delayed": 1}));
     // Summary records use Go's capitalised keys.
     let s = get(addr, &format!("{base}/summary")).json();
-    assert!(s.as_array().unwrap().contains(
-        &json!({"Namespace": "q", "WorkSpec": "s", "Status": "delayed", "Count": 1})
-    ));
+    assert!(s
+        .as_array()
+        .unwrap()
+        .contains(&json!({"Namespace": "q", "WorkSpec": "s", "Status": "delayed", "Count": 1})));
 
     // A missing unit: ErrNoSuchWorkUnit with the name as value.
     let a = get(addr, &format!("{base}/work_unit/-bm8gdW5pdA"));
     assert_eq!(a.status, 404);
-    assert_eq!(error_of(&a), ("ErrNoSuchWorkUnit".into(), Some("no unit".into())));
+    assert_eq!(
+        error_of(&a),
+        ("ErrNoSuchWorkUnit".into(), Some("no unit".into()))
+    );
     // DELETE with a query: 200 and the capitalised `Deleted` count.
-    let a = delete(addr, &format!("{base}/work_unit?name=failed&name=pending&name=nope"));
+    let a = delete(
+        addr,
+        &format!("{base}/work_unit?name=failed&name=pending&name=nope"),
+    );
     assert_eq!(a.status, 200);
     assert_eq!(a.json(), json!({"Deleted": 2}));
     let a = delete(addr, &format!("{base}/work_unit"));
@@ -334,7 +423,12 @@ fn attempts_workers_and_their_urls() {
     setup(addr, "t", "spec", &["a", "b"]);
     let base = "/namespace/t/work_spec/spec";
     // The unit's data is what a fresh attempt reports.
-    let a = send(addr, "POST", &format!("{base}/work_unit"), &unit_body("a", json!({"from": "wu"}), J::Null));
+    let a = send(
+        addr,
+        "POST",
+        &format!("{base}/work_unit"),
+        &unit_body("a", json!({"from": "wu"}), J::Null),
+    );
     assert_eq!(a.status, 201);
     let worker = get(addr, "/namespace/t/worker/w").json();
     assert_eq!(worker["active"], true);
@@ -342,7 +436,10 @@ fn attempts_workers_and_their_urls() {
     assert_eq!(worker["data"], J::Null);
     assert_eq!(worker["child_urls"], json!([]));
     assert!(worker.get("parent").is_none());
-    assert_eq!(worker["request_attempts_url"], "/namespace/t/worker/w/request_attempts");
+    assert_eq!(
+        worker["request_attempts_url"],
+        "/namespace/t/worker/w/request_attempts"
+    );
     let req = json!({"available_gb": 0.0, "lifetime": 0, "number_of_work_units": 10,
                      "work_specs": ["spec"], "runtimes": null});
     let r = send(addr, "POST", "/namespace/t/worker/w/request_attempts", &req);
@@ -360,7 +457,10 @@ fn attempts_workers_and_their_urls() {
     assert_eq!(at["worker_url"], "/namespace/t/worker/w");
     assert!(at.get("end_time").is_none() || at["end_time"].is_null());
     let url = at["url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with(&format!("{base}/work_unit/a/attempt/w/")), "{url}");
+    assert!(
+        url.starts_with(&format!("{base}/work_unit/a/attempt/w/")),
+        "{url}"
+    );
     assert!(!url.contains('{'));
     for action in ["renew", "expire", "finish", "fail", "retry"] {
         assert_eq!(at[format!("{action}_url")], format!("{url}/{action}"));
@@ -373,26 +473,49 @@ fn attempts_workers_and_their_urls() {
     let list = get(addr, &format!("{base}/work_unit/a/attempts")).json();
     assert_eq!(list["attempts"][0]["url"], url.as_str());
     assert_eq!(list["attempts"][0]["start_time"], at["start_time"]);
-    assert_eq!(get(addr, &format!("{base}/work_unit/a/num-attempts")).json(), json!(1));
+    assert_eq!(
+        get(addr, &format!("{base}/work_unit/a/num-attempts")).json(),
+        json!(1)
+    );
     let active = get(addr, "/namespace/t/worker/w/active_attempts").json();
     assert_eq!(active["attempts"].as_array().unwrap().len(), 2);
 
     // Renew with data, then finish with none: data stays the renewed data.
-    let renew = json!({"data": {"from": "renew"}, "extend_duration": 300_000_000_000i64, "delay": 0});
-    assert_eq!(send(addr, "POST", &format!("{url}/renew"), &renew).status, 204);
-    assert_eq!(send(addr, "POST", &format!("{url}/finish"), &json!({"extend_duration": 0, "delay": 0})).status, 204);
+    let renew =
+        json!({"data": {"from": "renew"}, "extend_duration": 300_000_000_000i64, "delay": 0});
+    assert_eq!(
+        send(addr, "POST", &format!("{url}/renew"), &renew).status,
+        204
+    );
+    assert_eq!(
+        send(
+            addr,
+            "POST",
+            &format!("{url}/finish"),
+            &json!({"extend_duration": 0, "delay": 0})
+        )
+        .status,
+        204
+    );
     let done = get(addr, &url).json();
     assert_eq!(done["status"], "finished");
     assert_eq!(done["data"], json!({"from": "renew"}));
     assert!(done["end_time"].is_string());
     // A finished attempt is still linked as active.
-    assert_eq!(get(addr, &format!("{base}/work_unit/a")).json()["active_attempt_url"], url.as_str());
+    assert_eq!(
+        get(addr, &format!("{base}/work_unit/a")).json()["active_attempt_url"],
+        url.as_str()
+    );
     // Finishing again: ErrNotPending.
     let again = send(addr, "POST", &format!("{url}/finish"), &json!({}));
     assert_eq!(error_of(&again).0, "ErrNotPending");
     // Clearing the active attempt: the unit is available again, with its own data.
-    let clear = json!({"url": "", "name": "", "meta": null, "status": "any", "active_attempt_url": "-"});
-    assert_eq!(send(addr, "PUT", &format!("{base}/work_unit/a"), &clear).status, 204);
+    let clear =
+        json!({"url": "", "name": "", "meta": null, "status": "any", "active_attempt_url": "-"});
+    assert_eq!(
+        send(addr, "PUT", &format!("{base}/work_unit/a"), &clear).status,
+        204
+    );
     let unit = get(addr, &format!("{base}/work_unit/a")).json();
     assert!(unit.get("active_attempt_url").is_none(), "{unit}");
     assert_eq!(unit["status"], "available");
@@ -403,62 +526,127 @@ fn attempts_workers_and_their_urls() {
     assert_eq!(a.status, 404);
     assert_eq!(a.json()["message"], "no such attempt");
     // make_attempt: 200 with a full attempt, unique URL.
-    let m = send(addr, "POST", "/namespace/t/worker/w/make_attempt",
-                 &json!({"work_spec": "spec", "work_unit": "a", "lifetime": 0}));
+    let m = send(
+        addr,
+        "POST",
+        "/namespace/t/worker/w/make_attempt",
+        &json!({"work_spec": "spec", "work_unit": "a", "lifetime": 0}),
+    );
     assert_eq!(m.status, 200, "{}", m.text());
     let m = m.json();
     assert_ne!(m["url"], url.as_str(), "attempt URLs are unique");
-    let a = send(addr, "POST", "/namespace/t/worker/w/make_attempt",
-                 &json!({"work_spec": "spec", "work_unit": "zz", "lifetime": 0}));
-    assert_eq!(error_of(&a), ("ErrNoSuchWorkUnit".into(), Some("zz".into())));
-    let a = send(addr, "POST", "/namespace/t/worker/w/make_attempt",
-                 &json!({"work_spec": "nope", "work_unit": "a", "lifetime": 0}));
-    assert_eq!(error_of(&a), ("ErrNoSuchWorkSpec".into(), Some("nope".into())));
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/t/worker/w/make_attempt",
+        &json!({"work_spec": "spec", "work_unit": "zz", "lifetime": 0}),
+    );
+    assert_eq!(
+        error_of(&a),
+        ("ErrNoSuchWorkUnit".into(), Some("zz".into()))
+    );
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/t/worker/w/make_attempt",
+        &json!({"work_spec": "nope", "work_unit": "a", "lifetime": 0}),
+    );
+    assert_eq!(
+        error_of(&a),
+        ("ErrNoSuchWorkSpec".into(), Some("nope".into()))
+    );
     // Renewing the older attempt, no longer active: ErrLostLease or ErrNotPending.
     let lost = send(addr, "POST", &format!("{url}/renew"), &renew);
     let code = error_of(&lost).0;
     assert!(code == "ErrLostLease" || code == "ErrNotPending", "{code}");
     // Retry with a delay: retryable attempt, delayed unit.
     let murl = m["url"].as_str().unwrap();
-    assert_eq!(send(addr, "POST", &format!("{murl}/retry"), &json!({"extend_duration": 0, "delay": 90_000_000_000i64})).status, 204);
+    assert_eq!(
+        send(
+            addr,
+            "POST",
+            &format!("{murl}/retry"),
+            &json!({"extend_duration": 0, "delay": 90_000_000_000i64})
+        )
+        .status,
+        204
+    );
     assert_eq!(get(addr, murl).json()["status"], "retryable");
-    assert_eq!(get(addr, &format!("{base}/work_unit/a")).json()["status"], "delayed");
+    assert_eq!(
+        get(addr, &format!("{base}/work_unit/a")).json()["status"],
+        "delayed"
+    );
 
     // The attempt URL of a deleted unit resolves to ErrNoSuchWorkUnit.
-    assert_eq!(delete(addr, &format!("{base}/work_unit?name=a")).json(), json!({"Deleted": 1}));
+    assert_eq!(
+        delete(addr, &format!("{base}/work_unit?name=a")).json(),
+        json!({"Deleted": 1})
+    );
     let gone = get(addr, &url);
-    assert_eq!(error_of(&gone), ("ErrNoSuchWorkUnit".into(), Some("a".into())));
+    assert_eq!(
+        error_of(&gone),
+        ("ErrNoSuchWorkUnit".into(), Some("a".into()))
+    );
 
     // Workers: update, parent (set only), children, deactivate.
     let update = json!({"url": "", "name": "", "active": true, "mode": "run", "data": {"k": 1},
                         "expiration": "1970-01-01T00:20:00.5Z", "last_update": "1970-01-01T00:05:00Z"});
-    assert_eq!(send(addr, "PUT", "/namespace/t/worker/child", &update).status, 204);
+    assert_eq!(
+        send(addr, "PUT", "/namespace/t/worker/child", &update).status,
+        204
+    );
     let set_parent = json!({"url": "", "name": "", "parent": "w", "active": false, "mode": "",
                             "data": null, "expiration": null, "last_update": null});
-    assert_eq!(send(addr, "PUT", "/namespace/t/worker/child", &set_parent).status, 204);
+    assert_eq!(
+        send(addr, "PUT", "/namespace/t/worker/child", &set_parent).status,
+        204
+    );
     let child = get(addr, "/namespace/t/worker/child").json();
     assert_eq!(child["parent"], "w");
     assert_eq!(child["parent_url"], "/namespace/t/worker/w");
-    assert_eq!(child["active"], true, "setting a parent does not deactivate");
+    assert_eq!(
+        child["active"], true,
+        "setting a parent does not deactivate"
+    );
     assert_eq!(child["mode"], "run");
     assert_eq!(child["data"], json!({"k": 1}));
     assert_eq!(child["expiration"], "1970-01-01T00:20:00.500Z");
     assert_eq!(child["last_update"], "1970-01-01T00:05:00Z");
-    assert_eq!(get(addr, "/namespace/t/worker/w").json()["child_urls"], json!(["/namespace/t/worker/child"]));
+    assert_eq!(
+        get(addr, "/namespace/t/worker/w").json()["child_urls"],
+        json!(["/namespace/t/worker/child"])
+    );
     let deactivate = json!({"url": "", "name": "", "active": false, "mode": "", "data": null,
                             "expiration": null, "last_update": null});
-    assert_eq!(send(addr, "PUT", "/namespace/t/worker/child", &deactivate).status, 204);
-    assert_eq!(get(addr, "/namespace/t/worker/child").json()["active"], false);
+    assert_eq!(
+        send(addr, "PUT", "/namespace/t/worker/child", &deactivate).status,
+        204
+    );
+    assert_eq!(
+        get(addr, "/namespace/t/worker/child").json()["active"],
+        false
+    );
     let clear_parent = json!({"parent": ""});
-    assert_eq!(send(addr, "PUT", "/namespace/t/worker/child", &clear_parent).status, 204);
-    assert!(get(addr, "/namespace/t/worker/child").json().get("parent").is_none());
+    assert_eq!(
+        send(addr, "PUT", "/namespace/t/worker/child", &clear_parent).status,
+        204
+    );
+    assert!(get(addr, "/namespace/t/worker/child")
+        .json()
+        .get("parent")
+        .is_none());
     let all = get(addr, "/namespace/t/worker/w/all_attempts").json();
     assert!(!all["attempts"].as_array().unwrap().is_empty());
     let children = get(addr, "/namespace/t/worker/w/child_attempts").json();
     assert_eq!(children, json!({"attempts": []}));
     // No work: `attempts` empty, no work_spec_url.
-    let none = send(addr, "POST", "/namespace/t/worker/w/request_attempts",
-                    &json!({"work_specs": ["nothing-here"]})).json();
+    let none = send(
+        addr,
+        "POST",
+        "/namespace/t/worker/w/request_attempts",
+        &json!({"work_specs": ["nothing-here"]}),
+    )
+    .json();
     assert!(none.get("work_spec_url").is_none());
     assert!(none["attempts"].as_array().is_none_or(|a| a.is_empty()));
 }
@@ -490,11 +678,20 @@ fn mock_time_header_in_test_mode_only() {
     );
     let at = &a.json()["attempts"][0];
     assert_eq!(at["start_time"], t, "nanoseconds kept");
-    assert_eq!(at["expiration_time"], "1970-01-01T01:15:00.123456789Z", "default lease 15 min");
+    assert_eq!(
+        at["expiration_time"], "1970-01-01T01:15:00.123456789Z",
+        "default lease 15 min"
+    );
     // Without the header the clock keeps its last time.
     let w = get(addr, "/namespace/clock/worker/fresh").json();
     assert_eq!(w["last_update"], t);
-    let a = raw(addr, "GET", "/", &[("X-Coordinate-Mock-Time", "yesterday")], None);
+    let a = raw(
+        addr,
+        "GET",
+        "/",
+        &[("X-Coordinate-Mock-Time", "yesterday")],
+        None,
+    );
     assert_eq!(a.status, 400);
 }
 
@@ -509,22 +706,50 @@ fn media_types_methods_and_bodies() {
         if let Some(ct) = ct {
             headers.push(("Content-Type", ct));
         }
-        let a = raw(addr, "POST", "/namespace/m/work_spec", &headers, Some((body, Framing::Chunked)));
+        let a = raw(
+            addr,
+            "POST",
+            "/namespace/m/work_spec",
+            &headers,
+            Some((body, Framing::Chunked)),
+        );
         assert_eq!(a.status, 415, "{ct:?}");
-        assert!(a.json()["message"].as_str().unwrap().starts_with("Unsupported media type"));
+        assert!(a.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unsupported media type"));
     }
     // The aliases are accepted, with parameters.
-    for ct in ["application/json; charset=utf-8", "text/json", "application/vnd.diffeo.coordinate+json"] {
+    for ct in [
+        "application/json; charset=utf-8",
+        "text/json",
+        "application/vnd.diffeo.coordinate+json",
+    ] {
         let b = serde_json::to_vec(&spec_body(json!({"name": "x"}))).unwrap();
-        let a = raw(addr, "POST", "/namespace/m/work_spec", &[("Content-Type", ct)], Some((&b, Framing::Chunked)));
+        let a = raw(
+            addr,
+            "POST",
+            "/namespace/m/work_spec",
+            &[("Content-Type", ct)],
+            Some((&b, Framing::Chunked)),
+        );
         assert_eq!(a.status, 201, "{ct}: {}", a.text());
     }
     // Accept: a known type is echoed; text/* gives text/json; nothing acceptable is 406.
     let a = raw(addr, "GET", "/", &[("Accept", "application/json")], None);
-    assert!(a.header("content-type").unwrap().starts_with("application/json"));
+    assert!(a
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
     let a = raw(addr, "GET", "/", &[("Accept", "text/*")], None);
     assert!(a.header("content-type").unwrap().starts_with("text/json"));
-    let a = raw(addr, "GET", "/", &[("Accept", "image/png, */*;q=0.1")], None);
+    let a = raw(
+        addr,
+        "GET",
+        "/",
+        &[("Accept", "image/png, */*;q=0.1")],
+        None,
+    );
     assert!(a.header("content-type").unwrap().starts_with(V1_JSON));
     let a = raw(addr, "GET", "/", &[("Accept", "image/png")], None);
     assert_eq!(a.status, 406);
@@ -532,16 +757,30 @@ fn media_types_methods_and_bodies() {
     let a = raw(addr, "GET", "/", &[("Accept", "garbage")], None);
     assert_eq!(a.status, 400);
     // 405 with an error body for an unsupported method, also on handler-less routes.
-    for (m, p) in [("DELETE", "/summary"), ("GET", "/namespace/m/worker"), ("PUT", "/namespace/m/work_spec/x/work_unit/u/attempt")] {
+    for (m, p) in [
+        ("DELETE", "/summary"),
+        ("GET", "/namespace/m/worker"),
+        ("PUT", "/namespace/m/work_spec/x/work_unit/u/attempt"),
+    ] {
         let a = raw(addr, m, p, &[("Accept", V1_JSON)], None);
         assert_eq!(a.status, 405, "{m} {p}");
         assert_eq!(error_of(&a).0, "error");
     }
     // Malformed JSON: 400. Unknown keys and nulls are ignored.
-    let a = raw(addr, "POST", "/namespace/m/work_spec", &[("Content-Type", V1_JSON)], Some((b"{\"data\": {", Framing::Chunked)));
+    let a = raw(
+        addr,
+        "POST",
+        "/namespace/m/work_spec",
+        &[("Content-Type", V1_JSON)],
+        Some((b"{\"data\": {", Framing::Chunked)),
+    );
     assert_eq!(a.status, 400);
-    let a = send(addr, "POST", "/namespace/m/work_spec/x/work_unit",
-                 &json!({"name": "u", "data": null, "meta": null, "bogus": [1, 2], "status": "any"}));
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/m/work_spec/x/work_unit",
+        &json!({"name": "u", "data": null, "meta": null, "bogus": [1, 2], "status": "any"}),
+    );
     assert_eq!(a.status, 201, "{}", a.text());
     // 204 answers still carry the content type.
     let a = delete(addr, "/namespace/m/work_spec/x");
@@ -564,29 +803,59 @@ fn data_dictionaries_json_and_cbor() {
     setup(addr, "c", "s", &[]);
     let base = "/namespace/c/work_spec/s";
     // {"key": ()}: a tuple, read back as a list; JSON can carry it.
-    let a = send(addr, "POST", &format!("{base}/work_unit"), &unit_body("tuple", json!("oWNrZXnYgIA="), J::Null));
+    let a = send(
+        addr,
+        "POST",
+        &format!("{base}/work_unit"),
+        &unit_body("tuple", json!("oWNrZXnYgIA="), J::Null),
+    );
     assert_eq!(a.status, 201, "{}", a.text());
-    assert_eq!(get(addr, &format!("{base}/work_unit/tuple")).json()["data"], json!({"key": []}));
+    assert_eq!(
+        get(addr, &format!("{base}/work_unit/tuple")).json()["data"],
+        json!({"key": []})
+    );
     // Byte strings cannot travel in JSON: the answer is the CBOR string form.
     let cbor = "oWZvdXRwdXSCRAECAwTYgINEAQIDBKChaHByaW9yaXR5AA==";
-    let a = send(addr, "POST", &format!("{base}/work_unit"), &unit_body("bytes", json!(cbor), J::Null));
+    let a = send(
+        addr,
+        "POST",
+        &format!("{base}/work_unit"),
+        &unit_body("bytes", json!(cbor), J::Null),
+    );
     assert_eq!(a.status, 201, "{}", a.text());
     let data = get(addr, &format!("{base}/work_unit/bytes")).json()["data"].clone();
     let text = data.as_str().expect("CBOR string form for bytes");
     let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text).unwrap();
     let v: ciborium::Value = ciborium::de::from_reader(&bytes[..]).unwrap();
-    let ciborium::Value::Map(pairs) = v else { panic!("a map") };
+    let ciborium::Value::Map(pairs) = v else {
+        panic!("a map")
+    };
     assert_eq!(pairs[0].0, ciborium::Value::Text("output".into()));
-    let ciborium::Value::Array(items) = &pairs[0].1 else { panic!("a list") };
+    let ciborium::Value::Array(items) = &pairs[0].1 else {
+        panic!("a list")
+    };
     assert_eq!(items[0], ciborium::Value::Bytes(vec![1, 2, 3, 4]));
     // Empty lists survive; ints and floats stay apart.
-    let a = send(addr, "POST", &format!("{base}/work_unit"), &unit_body("types", json!({"l": [], "i": 2, "f": 2.0}), J::Null));
+    let a = send(
+        addr,
+        "POST",
+        &format!("{base}/work_unit"),
+        &unit_body("types", json!({"l": [], "i": 2, "f": 2.0}), J::Null),
+    );
     assert_eq!(a.status, 201);
     let data = get(addr, &format!("{base}/work_unit/types")).json()["data"].clone();
-    assert_eq!(serde_json::to_string(&data).unwrap(), r#"{"f":2.0,"i":2,"l":[]}"#);
+    assert_eq!(
+        serde_json::to_string(&data).unwrap(),
+        r#"{"f":2.0,"i":2,"l":[]}"#
+    );
     // Bad CBOR, bad base64, wrong shape: 400.
     for bad in [json!("!!notbase64"), json!("AAAA"), json!(5)] {
-        let a = send(addr, "POST", &format!("{base}/work_unit"), &unit_body("bad", bad.clone(), J::Null));
+        let a = send(
+            addr,
+            "POST",
+            &format!("{base}/work_unit"),
+            &unit_body("bad", bad.clone(), J::Null),
+        );
         assert_eq!(a.status, 400, "{bad}");
     }
 }
@@ -596,34 +865,68 @@ fn chained_output_and_core_error_codes() {
     let d = common::daemon(false);
     let addr = d.addr();
     setup(addr, "ch", "one", &["u1", "u2"]);
-    let a = send(addr, "POST", "/namespace/ch/work_spec", &spec_body(json!({"name": "two"})));
+    let a = send(
+        addr,
+        "POST",
+        "/namespace/ch/work_spec",
+        &spec_body(json!({"name": "two"})),
+    );
     assert_eq!(a.status, 201);
-    let a = send(addr, "PUT", "/namespace/ch/work_spec/one", &spec_body(json!({"name": "one", "then": "two"})));
+    let a = send(
+        addr,
+        "PUT",
+        "/namespace/ch/work_spec/one",
+        &spec_body(json!({"name": "one", "then": "two"})),
+    );
     assert_eq!(a.status, 204);
-    let r = send(addr, "POST", "/namespace/ch/worker/w/request_attempts",
-                 &json!({"number_of_work_units": 2, "work_specs": ["one"]})).json();
-    let urls: Vec<String> = r["attempts"].as_array().unwrap().iter().map(|a| a["url"].as_str().unwrap().to_owned()).collect();
+    let r = send(
+        addr,
+        "POST",
+        "/namespace/ch/worker/w/request_attempts",
+        &json!({"number_of_work_units": 2, "work_specs": ["one"]}),
+    )
+    .json();
+    let urls: Vec<String> = r["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["url"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(urls.len(), 2);
     // Output chained into "two" through the attempt completion data.
     let fin = json!({"data": {"output": ["next-1", ["next-2", {"k": 1}, {"priority": 5.0}]]}});
-    assert_eq!(send(addr, "POST", &format!("{}/finish", urls[0]), &fin).status, 204);
+    assert_eq!(
+        send(addr, "POST", &format!("{}/finish", urls[0]), &fin).status,
+        204
+    );
     let u = get(addr, "/namespace/ch/work_spec/two/work_unit/next-2").json();
     assert_eq!(u["data"], json!({"k": 1}));
     assert_eq!(u["meta"]["priority"], json!(5.0));
-    assert_eq!(get(addr, "/namespace/ch/work_spec/two/work_unit/next-1").json()["status"], "available");
+    assert_eq!(
+        get(addr, "/namespace/ch/work_spec/two/work_unit/next-1").json()["status"],
+        "available"
+    );
     // A chained item of the wrong shape is refused with its Go code.
     let bad = json!({"data": {"output": [["too-short"]]}});
     let a = send(addr, "POST", &format!("{}/finish", urls[1]), &bad);
     assert_eq!(a.status, 500);
     let code = error_of(&a).0;
-    assert!(code == "ErrWorkUnitTooShort" || code == "ErrWorkUnitNotList", "{code}");
+    assert!(
+        code == "ErrWorkUnitTooShort" || code == "ErrWorkUnitNotList",
+        "{code}"
+    );
 }
 
 #[test]
 fn bearer_token_is_required_when_configured() {
     let d = common::daemon_with(|c| c.token = Some("s3cret".into()));
     let addr = d.addr();
-    for auth in [None, Some("Bearer wrong"), Some("s3cret"), Some("Bearer s3cre")] {
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("s3cret"),
+        Some("Bearer s3cre"),
+    ] {
         let mut headers = vec![("Accept", V1_JSON)];
         if let Some(a) = auth {
             headers.push(("Authorization", a));
@@ -632,7 +935,13 @@ fn bearer_token_is_required_when_configured() {
         assert_eq!(a.status, 401, "{auth:?}");
         assert_eq!(error_of(&a).0, "Unauthorized");
     }
-    let a = raw(addr, "GET", "/namespace/x", &[("Authorization", "Bearer s3cret")], None);
+    let a = raw(
+        addr,
+        "GET",
+        "/namespace/x",
+        &[("Authorization", "Bearer s3cret")],
+        None,
+    );
     assert_eq!(a.status, 200);
     // /healthz needs no token.
     assert_eq!(raw(addr, "GET", "/healthz", &[], None).status, 200);
