@@ -1535,3 +1535,115 @@ impl Cx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_go_code_and_status() {
+        let cases = [
+            (
+                Error::NoSuchWorkSpec { name: "s".into() },
+                "ErrNoSuchWorkSpec",
+                Some("s"),
+                404,
+            ),
+            (
+                Error::NoSuchWorkUnit { name: "u".into() },
+                "ErrNoSuchWorkUnit",
+                Some("u"),
+                404,
+            ),
+            (Error::Gone, "ErrGone", None, 500),
+            (Error::LostLease, "ErrLostLease", None, 500),
+            (Error::NotPending, "ErrNotPending", None, 500),
+            (Error::NoWork, "ErrNoWork", None, 500),
+            (
+                Error::CannotBecomeContinuous,
+                "ErrCannotBecomeContinuous",
+                None,
+                500,
+            ),
+            (Error::ChangedName, "ErrChangedName", None, 500),
+            (Error::NoWorkSpecName, "ErrNoWorkSpecName", None, 400),
+            (Error::BadWorkSpecName, "ErrBadWorkSpecName", None, 400),
+            (Error::WrongBackend, "ErrWrongBackend", None, 500),
+            (Error::WorkUnitNotList, "ErrWorkUnitNotList", None, 500),
+            (Error::WorkUnitTooShort, "ErrWorkUnitTooShort", None, 500),
+            (Error::BadPriority, "ErrBadPriority", None, 500),
+            (
+                Error::BadWorkUnitItem { reason: "r".into() },
+                "error",
+                None,
+                500,
+            ),
+            (
+                Error::InvalidStatus { detail: "d".into() },
+                "error",
+                None,
+                500,
+            ),
+            (
+                Error::Unavailable { reason: "r".into() },
+                "error",
+                None,
+                503,
+            ),
+            (Error::Storage { reason: "r".into() }, "error", None, 500),
+            (Error::Unauthorized, "Unauthorized", None, 401),
+            (Error::BadUrl { url: "u".into() }, "error", None, 500),
+        ];
+        assert_eq!(cases.len(), coordinate::ERROR_CODES.len());
+        for (e, code, value, status) in cases {
+            assert_eq!(go_code(&e), (code, value), "{e:?}");
+            let r = fail_response(Fail::Core(e.clone()));
+            assert_eq!(r.status().as_u16(), status, "{e:?}");
+            assert_eq!(r.headers()[header::CONTENT_TYPE], V1_JSON);
+        }
+    }
+
+    #[test]
+    fn name_encoding_round_trips() {
+        for name in [
+            "",
+            "-",
+            "\u{0}",
+            "a b/\u{fc}",
+            "plain",
+            "-x",
+            "a:b.c_d-e",
+            "\u{1}\u{2}",
+        ] {
+            let seg = encode_name(name);
+            assert!(
+                seg.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b)),
+                "{seg}"
+            );
+            assert_eq!(decode_name(&seg).unwrap(), name);
+        }
+        assert_eq!(encode_name(""), "-");
+        assert_eq!(encode_name("-"), "-LQ");
+        assert_eq!(encode_name("a b/\u{fc}"), "-YSBiL8O8");
+        assert!(decode_name("-!!").is_err());
+        assert!(decode_name("-_w").is_err(), "not UTF-8");
+    }
+
+    #[test]
+    fn negotiation() {
+        let mut h = HeaderMap::new();
+        assert_eq!(negotiate(&h).ok(), Some(V1_JSON));
+        for (accept, want) in [
+            ("application/json", Some("application/json")),
+            ("text/*", Some("text/json")),
+            ("*/*;q=0.5, text/json", Some("text/json")),
+            ("text/json;q=0.2, application/*;q=0.9", Some(V1_JSON)),
+            ("image/png", None),
+            ("application/json;q=0", None),
+        ] {
+            h.insert(header::ACCEPT, HeaderValue::from_static(accept));
+            assert_eq!(negotiate(&h).ok(), want, "{accept}");
+        }
+    }
+}

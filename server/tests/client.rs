@@ -126,7 +126,7 @@ fn handles_over_http_drain_without_duplicates() {
     let d = common::daemon(false);
     coordinate_server::install();
     let coord = Coordinate::connect(&d.url(), ConnectOptions::default()).unwrap();
-    let ns = coord.namespace("drain");
+    let ns = coord.namespace("drain").unwrap();
     let spec = ns.set_work_spec(spec_data("s")).unwrap();
     for i in 0..50 {
         spec.add_work_unit(&format!("u{i:02}"), Map::new(), Default::default())

@@ -906,15 +906,18 @@ fn chained_output_and_core_error_codes() {
         get(addr, "/namespace/ch/work_spec/two/work_unit/next-1").json()["status"],
         "available"
     );
-    // A chained item of the wrong shape is refused with its Go code.
-    let bad = json!({"data": {"output": [["too-short"]]}});
+    // Items of the wrong shape are skipped (SEMANTICS §3.14); the finish succeeds.
+    let bad = json!({"data": {"output": [["too-short"], 5, "fine"]}});
     let a = send(addr, "POST", &format!("{}/finish", urls[1]), &bad);
-    assert_eq!(a.status, 500);
-    let code = error_of(&a).0;
-    assert!(
-        code == "ErrWorkUnitTooShort" || code == "ErrWorkUnitNotList",
-        "{code}"
+    assert_eq!(a.status, 204, "{}", a.text());
+    assert_eq!(
+        get(addr, "/namespace/ch/work_spec/two/work_unit/fine").status,
+        200
     );
+    let a = get(addr, "/namespace/ch/work_spec/two/work_unit/too-short");
+    assert_eq!(error_of(&a).0, "ErrNoSuchWorkUnit");
+    let counts = get(addr, "/namespace/ch/work_spec/two/counts").json();
+    assert_eq!(counts, json!({"available": 3}));
 }
 
 #[test]
