@@ -43,8 +43,25 @@ pub struct Config {
     pub max_depth: usize,
     /// How long a client may take to send a request body (longer: 408).
     pub body_timeout: Duration,
+    /// Threads serving connections ([`Daemon::start`] and `coordinated`).
+    pub worker_threads: usize,
+    /// Most threads running store calls at once (the blocking pool).
+    pub blocking_threads: usize,
     /// Opens store URLs (by default [`crate::open_store`]).
     pub opener: StoreOpener,
+}
+
+impl Config {
+    /// The tokio runtime the daemon runs on: `worker_threads` for
+    /// connections, at most `blocking_threads` for store calls.
+    pub fn runtime(&self) -> io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads.max(1))
+            .max_blocking_threads(self.blocking_threads.max(1))
+            .thread_name("coordinated")
+            .enable_all()
+            .build()
+    }
 }
 
 impl Default for Config {
@@ -59,6 +76,8 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             max_depth: 64,
             body_timeout: Duration::from_secs(30),
+            worker_threads: 2,
+            blocking_threads: 64,
             opener: crate::open_store,
         }
     }
@@ -164,15 +183,10 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts a daemon (listening before this returns) on a runtime of
-    /// `worker_threads` threads.
-    pub fn start(config: Config, worker_threads: usize) -> Result<Daemon, StartError> {
+    /// Starts a daemon (listening before this returns) on its own runtime.
+    pub fn start(config: Config) -> Result<Daemon, StartError> {
         let prepared = Prepared::new(&config)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(worker_threads.max(1))
-            .enable_all()
-            .build()
-            .map_err(StartError::Io)?;
+        let runtime = config.runtime().map_err(StartError::Io)?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(config.listen))
             .map_err(StartError::Io)?;

@@ -15,7 +15,7 @@
 //!
 //! ```no_run
 //! use coordinate_server::{Config, Daemon};
-//! let daemon = Daemon::start(Config { store_url: "memory:".into(), ..Config::default() }, 2)
+//! let daemon = Daemon::start(Config { store_url: "memory:".into(), ..Config::default() })
 //!     .expect("daemon");
 //! println!("serving on {}", daemon.url());
 //! daemon.stop().expect("clean stop");

@@ -18,16 +18,13 @@ fn main() {
     coordinate_server::install();
     let test_store_url =
         std::env::var("COORDINATE_SERVER_TEST_STORE_URL").unwrap_or_else(|_| "memory:".into());
-    let daemon = Daemon::start(
-        Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            store_url: "memory:".into(),
-            test_mode: true,
-            test_store_url,
-            ..Config::default()
-        },
-        2,
-    )
+    let daemon = Daemon::start(Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        store_url: "memory:".into(),
+        test_mode: true,
+        test_store_url,
+        ..Config::default()
+    })
     .expect("the daemon starts");
     let base = daemon.url();
     // The daemon lives for the whole run (corpus::main exits the process).

@@ -46,9 +46,12 @@ struct Args {
     /// Seconds a client may take to send a request body (longer: 408).
     #[arg(long, default_value_t = 30)]
     body_timeout: u64,
-    /// Threads serving connections (the store runs on a blocking pool).
+    /// Threads serving connections.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Most threads running store calls at once.
+    #[arg(long, default_value_t = 64)]
+    blocking_threads: usize,
 }
 
 fn main() -> ExitCode {
@@ -93,13 +96,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         max_body_bytes: args.max_body_bytes,
         max_depth: args.max_depth,
         body_timeout: Duration::from_secs(args.body_timeout),
+        worker_threads: args.threads,
+        blocking_threads: args.blocking_threads,
         ..Config::default()
     };
     let prepared = Prepared::new(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()?;
+    let runtime = config.runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;

@@ -22,7 +22,7 @@ pub fn daemon_with(f: impl FnOnce(&mut Config)) -> Daemon {
         ..Config::default()
     };
     f(&mut config);
-    Daemon::start(config, 2).expect("the daemon starts")
+    Daemon::start(config).expect("the daemon starts")
 }
 
 /// An HTTP answer.
