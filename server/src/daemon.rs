@@ -162,6 +162,12 @@ impl Prepared {
     ) -> io::Result<()> {
         let app = self.app;
         let router = router(app.clone());
+        // Answers are small and latency matters: no Nagle delay.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await?;
