@@ -16,7 +16,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use coordinate::backend::{Op, Reply};
 use coordinate::{AddWorkUnitItem, AttemptRequest, Backend, ConnectOptions};
@@ -179,7 +179,6 @@ fn worker(url: &str, ns: u64, name: &str, batch: i64, mode: &str) {
     };
     let mut done = 0u64;
     let mut held = Vec::new();
-    let mut first = true;
     loop {
         if mode == "finish-request" {
             let mut ops: Vec<Op> = held
@@ -192,18 +191,15 @@ fn worker(url: &str, ns: u64, name: &str, batch: i64, mode: &str) {
             done += ops.len() as u64;
             ops.push(request.clone());
             let mut results = Vec::new();
-            timed(&mut || results = b.batch(ops.clone()).expect("batch"));
+            let mut ops = Some(ops);
+            timed(&mut || results = b.batch(ops.take().unwrap_or_default()).expect("batch"));
             match results.pop() {
                 Some(Ok(Reply::Attempts(a))) => held = a,
                 other => panic!("{other:?}"),
             }
-            if held.is_empty() && !first {
-                break;
-            }
             if held.is_empty() {
                 break;
             }
-            first = false;
             continue;
         }
         let mut got = None;
@@ -240,7 +236,6 @@ fn worker(url: &str, ns: u64, name: &str, batch: i64, mode: &str) {
         done += attempts.len() as u64;
     }
     println!("done {done}");
-    let _ = Duration::ZERO;
     // A sample of latencies keeps the output small.
     let step = (lat.len() / 20_000).max(1);
     let sample: Vec<String> = lat.iter().step_by(step).map(u64::to_string).collect();

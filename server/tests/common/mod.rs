@@ -137,10 +137,7 @@ fn parse_answer(out: &[u8]) -> Answer {
     if chunked {
         let mut decoded = Vec::new();
         let mut rest = &body[..];
-        loop {
-            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                break;
-            };
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
             let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap_or("0"), 16)
                 .unwrap_or(0);
             if size == 0 {
