@@ -1,0 +1,423 @@
+//! The HTTP client backend: `Coordinate::connect("http://host:5980/", options)`
+//! after [`install`].
+//!
+//! Each [`Backend::call`] is one `POST /v1/call`, each [`Backend::batch`] one
+//! `POST /v1/batch`, over a pool of keep-alive connections (`ureq`: small,
+//! blocking like the [`Backend`] trait, with a connection pool and no async
+//! runtime to carry into every process that embeds the client).
+//!
+//! - A transport failure (no connection, reset, timeout) is
+//!   [`Error::Unavailable`]. It is retried (twice, after 50 and 200 ms) only
+//!   for operations that [`Op::is_idempotent`] says may run twice; never for
+//!   `finish`, `request_attempts` and the other non-idempotent calls, whose
+//!   failure the caller sees (a batch is retried only when all its
+//!   operations are idempotent).
+//! - `options.clock`: a clock given here is sent as the mock time of every
+//!   request (`X-Coordinate-Mock-Time`), for a daemon in test mode; a daemon
+//!   not in test mode refuses such requests. `now()` reads this clock (the
+//!   system clock when none is given).
+//! - `options.token`: sent as `Authorization: Bearer <token>`.
+//! - `options.timeout`: the limit of one round trip (connect, send, answer).
+//! - `?test_store=NAME` in the URL: every request goes to the daemon's
+//!   isolated test store `NAME` (test mode only), created on first use and
+//!   seeded with `options.seed`; `reseed` reseeds it and `close` drops it.
+//!   Without a test store, `reseed` does nothing: the daemon draws with its
+//!   own generator.
+//!
+//! Only `http:` is supported: an `https:` URL is [`Error::BadUrl`] (put a TLS
+//! terminating proxy in front of the daemon).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use coordinate::backend::{Op, Reply};
+use coordinate::{Backend, Clock, ConnectOptions, Error, Result};
+
+use crate::wire::{
+    self, Problem, MEDIA_TYPE, MOCK_TIME_HEADER, TEST_SEED_HEADER, TEST_STORE_HEADER,
+};
+
+/// Registers the `http` scheme (and refuses `https`) for `Coordinate::connect`.
+pub fn install() {
+    coordinate::register_scheme("http", open);
+}
+
+/// Opens a client backend for `url` (`http://host:port/[prefix/][?test_store=NAME]`).
+pub fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(HttpBackend::new(url, options)?))
+}
+
+/// The largest answer body the client reads.
+const MAX_ANSWER_BYTES: u64 = 1 << 30;
+
+/// Pauses before the retries of an idempotent call.
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(200)];
+
+/// A [`Backend`] that sends each operation to a `coordinated` daemon.
+pub struct HttpBackend {
+    agent: ureq::Agent,
+    base: String,
+    clock: Option<Arc<dyn Clock>>,
+    authorization: Option<String>,
+    test_store: Option<String>,
+    seed: Option<u64>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for HttpBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBackend")
+            .field("base", &self.base)
+            .field("clock", &self.clock)
+            .field("test_store", &self.test_store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad_url(url: &str, why: &str) -> Error {
+    Error::BadUrl {
+        url: format!("{url} ({why})"),
+    }
+}
+
+impl HttpBackend {
+    /// A client for the daemon at `url`; no request is sent yet.
+    pub fn new(url: &str, options: &ConnectOptions) -> Result<HttpBackend> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("https:") {
+            return Err(bad_url(
+                url,
+                "https is not supported by this client; use http:// or a TLS proxy",
+            ));
+        }
+        let rest = lower
+            .strip_prefix("http://")
+            .map(|_| &url["http://".len()..])
+            .ok_or_else(|| bad_url(url, "expected http://host:port/"))?;
+        let (before_query, query) = match rest.split_once('?') {
+            Some((a, q)) => (a, Some(q)),
+            None => (rest, None),
+        };
+        let (authority, path) = match before_query.find('/') {
+            Some(i) => (&before_query[..i], &before_query[i..]),
+            None => (before_query, "/"),
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return Err(bad_url(url, "expected http://host:port/ without user info"));
+        }
+        let mut test_store = None;
+        if let Some(query) = query {
+            for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+                match &*k {
+                    "test_store" if !v.is_empty() => test_store = Some(v.into_owned()),
+                    _ => {
+                        return Err(bad_url(
+                            url,
+                            "the only query parameter known is test_store=NAME",
+                        ))
+                    }
+                }
+            }
+        }
+        let path = if path.ends_with('/') {
+            path.to_owned()
+        } else {
+            format!("{path}/")
+        };
+        let base = format!("http://{authority}{path}");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(options.timeout)
+            .max_idle_connections(64)
+            .max_idle_connections_per_host(64)
+            .max_redirects(0)
+            .user_agent(concat!("coordinate-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(HttpBackend {
+            agent,
+            base,
+            clock: options.clock.clone(),
+            authorization: options.token.as_ref().map(|t| format!("Bearer {t}")),
+            test_store,
+            seed: options.seed,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The daemon's base URL (`http://host:port/`).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Gone)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One round trip: `method` on `path` with a MessagePack body; the
+    /// answer's MessagePack body decoded as `T`. `retry`: whether a
+    /// transport failure may be retried.
+    fn round_trip<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        retry: bool,
+    ) -> Result<T> {
+        let url = format!("{}{}", self.base, path);
+        let mut attempt = 0;
+        loop {
+            match self.send_once(method, &url, body.as_deref()) {
+                Ok(answer) => return answer,
+                Err(reason) => {
+                    if retry && attempt < RETRY_PAUSES.len() {
+                        std::thread::sleep(RETRY_PAUSES[attempt]);
+                        attempt += 1;
+                        continue;
+                    }
+                    let note = if retry {
+                        ""
+                    } else {
+                        " (not retried: the operation may or may not have run)"
+                    };
+                    return Err(Error::Unavailable {
+                        reason: format!("{method} {url}: {reason}{note}"),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends once. The outer `Err` is a transport failure (text); the inner
+    /// result is the daemon's answer.
+    fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> std::result::Result<Result<T>, String> {
+        let mut request = match method {
+            "DELETE" => ureq::http::Request::delete(url),
+            _ => ureq::http::Request::post(url),
+        }
+        .header("accept", MEDIA_TYPE);
+        if body.is_some() {
+            request = request.header("content-type", MEDIA_TYPE);
+        }
+        if let Some(auth) = &self.authorization {
+            request = request.header("authorization", auth);
+        }
+        if let Some(clock) = &self.clock {
+            request = request.header(MOCK_TIME_HEADER, mock_time_text(clock.now()));
+        }
+        if let Some(store) = &self.test_store {
+            request = request.header(TEST_STORE_HEADER, store);
+            if let Some(seed) = self.seed {
+                request = request.header(TEST_SEED_HEADER, seed.to_string());
+            }
+        }
+        let response = match body {
+            Some(b) => {
+                let request = request.body(b).map_err(|e| e.to_string())?;
+                self.agent.run(request)
+            }
+            None => {
+                let request = request.body(()).map_err(|e| e.to_string())?;
+                self.agent.run(request)
+            }
+        };
+        let mut response = response.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        if status == 200 {
+            return Ok(
+                wire::decode::<T>(&bytes, 1 << 12).map_err(|e| Error::Storage {
+                    reason: format!(
+                        "the daemon at {} sent an undecodable answer: {e}",
+                        self.base
+                    ),
+                }),
+            );
+        }
+        let problem = wire::decode::<Problem>(&bytes, 4).ok();
+        Ok(Err(refusal_error(status, problem, &self.base)))
+    }
+}
+
+/// The error for a request the daemon refused.
+fn refusal_error(status: u16, problem: Option<Problem>, base: &str) -> Error {
+    match problem {
+        Some(p) if p.code == "Unauthorized" => Error::Unauthorized,
+        Some(p) if p.code == "Unavailable" => Error::Unavailable {
+            reason: format!("the daemon at {base}: {}", p.message),
+        },
+        Some(p) => Error::Storage {
+            reason: format!(
+                "the daemon at {base} refused the request ({status} {}): {}",
+                p.code, p.message
+            ),
+        },
+        None if status == 401 => Error::Unauthorized,
+        None => Error::Storage {
+            reason: format!(
+                "the daemon at {base} answered HTTP {status}; is it a coordinated speaking protocol v1?"
+            ),
+        },
+    }
+}
+
+/// The mock-time header value: RFC 3339, UTC, nanoseconds.
+pub(crate) fn mock_time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+impl Backend for HttpBackend {
+    fn call(&self, op: Op) -> Result<Reply> {
+        self.check_open()?;
+        let retry = op.is_idempotent();
+        let body = wire::encode(&op).map_err(|e| Error::Storage {
+            reason: format!("cannot encode the operation: {e}"),
+        })?;
+        self.round_trip::<Result<Reply>>("POST", "v1/call", Some(body), retry)?
+    }
+
+    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
+        self.check_open()?;
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let retry = ops.iter().all(Op::is_idempotent);
+        let body = wire::encode(&ops).map_err(|e| Error::Storage {
+            reason: format!("cannot encode the operations: {e}"),
+        })?;
+        self.round_trip::<Result<Vec<Result<Reply>>>>("POST", "v1/batch", Some(body), retry)?
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            None => Utc::now(),
+        }
+    }
+
+    fn reseed(&self, seed: u64) {
+        if self.test_store.is_none() || self.check_open().is_err() {
+            return;
+        }
+        let body = match wire::encode(&seed) {
+            Ok(b) => b,
+            Err(_) => return,
+        };
+        if let Err(e) = self
+            .round_trip::<Result<Reply>>("POST", "v1/reseed", Some(body), true)
+            .and_then(|r| r)
+        {
+            tracing::warn!(error = %e, "the daemon did not take the new seed");
+        }
+    }
+
+    fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if self.test_store.is_some() {
+            self.round_trip::<Result<Reply>>("DELETE", "v1/test-store", None, true)??;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let o = ConnectOptions::default();
+        assert_eq!(
+            HttpBackend::new("http://127.0.0.1:5980", &o)
+                .unwrap()
+                .base_url(),
+            "http://127.0.0.1:5980/"
+        );
+        assert_eq!(
+            HttpBackend::new("HTTP://h:1/pre/fix?test_store=a-1", &o)
+                .unwrap()
+                .test_store
+                .as_deref(),
+            Some("a-1")
+        );
+        assert_eq!(
+            HttpBackend::new("http://h:1/pre/fix", &o)
+                .unwrap()
+                .base_url(),
+            "http://h:1/pre/fix/"
+        );
+        for bad in [
+            "https://h/",
+            "http://",
+            "ftp://h/",
+            "http://u@h/",
+            "http://h/?x=1",
+        ] {
+            assert!(
+                matches!(HttpBackend::new(bad, &o), Err(Error::BadUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_map_to_typed_errors() {
+        let p = |c: &str| Some(Problem::new(c, "m"));
+        assert_eq!(
+            refusal_error(401, p("Unauthorized"), "b"),
+            Error::Unauthorized
+        );
+        assert_eq!(refusal_error(401, None, "b"), Error::Unauthorized);
+        assert!(matches!(
+            refusal_error(503, p("Unavailable"), "b"),
+            Error::Unavailable { .. }
+        ));
+        assert!(matches!(
+            refusal_error(400, p("BadRequest"), "b"),
+            Error::Storage { .. }
+        ));
+        assert!(matches!(
+            refusal_error(502, None, "b"),
+            Error::Storage { .. }
+        ));
+    }
+
+    #[test]
+    fn transport_failure_is_unavailable_and_closed_is_gone() {
+        // A port that was free a moment ago: nothing listens there now.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let b = HttpBackend::new(&format!("http://{addr}/"), &ConnectOptions::default()).unwrap();
+        let e = b
+            .call(Op::Finish {
+                attempt: 1,
+                data: None,
+            })
+            .unwrap_err();
+        match e {
+            Error::Unavailable { reason } => assert!(reason.contains("not retried"), "{reason}"),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        b.close().unwrap();
+        assert_eq!(b.call(Op::Namespaces).unwrap_err(), Error::Gone);
+    }
+}
