@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 # A fresh machine may lack system packages; install them only when missing.
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: test test-core test-python test-wasm lint bench bench-core demo venv
+.PHONY: test test-core test-sql test-server test-python test-wasm lint bench bench-core demo venv
 
-test: lint test-core test-python test-wasm
+test: lint test-core test-sql test-server test-python test-wasm
 
 lint:
 	cargo fmt --all -- --check
@@ -17,13 +17,29 @@ lint:
 test-core:
 	cargo test -p coordinate --release
 
+# The SQLite store (sql/): the corpus and the model on SQLite files, the
+# differential test against memory, kill -9 and multi-process drills, bad files.
+test-sql:
+	cargo test -p coordinate-sql --release
+
+# coordinated and the HTTP client (server/): the corpus over HTTP to memory
+# test stores and to SQLite test stores, the Go REST protocol, bad input,
+# the 1,000-connection load test.
+SERVER_TEST_TMP := $(shell mktemp -d -u /tmp/coordinate-server-test.XXXXXX)
+test-server:
+	cargo test -p coordinate-server --release
+	mkdir -p $(SERVER_TEST_TMP)
+	COORDINATE_SERVER_TEST_STORE_URL="sqlite://$(SERVER_TEST_TMP)/{name}.db" \
+		cargo test -p coordinate-server --release --test conformance
+	rm -rf $(SERVER_TEST_TMP)
+
 bench: bench-core
 
 bench-core:
 	cargo bench -p coordinate --bench drain
 
 # ---- Python package (python/, pyproject.toml) ----
-.PHONY: bench-python python-dev
+.PHONY: bench-python bench-stores python-dev coordinated
 PY_REQS := python/requirements-dev.txt
 MATURIN_ENV := VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 
@@ -43,14 +59,32 @@ $(VENV)/.dev-installed: $(PY_REQS)
 python-dev: venv
 	$(MATURIN_ENV) $(VENV)/bin/maturin develop --release
 
-# Conformance corpus, idiomatic, thread and typing tests (stubtest, mypy --strict).
-test-python: python-dev
+# The daemon the Python tests start themselves for the HTTP stores.
+COORDINATED := target/release/coordinated
+coordinated:
+	cargo build --release -p coordinate-server --bin coordinated
+
+# Every store the Python API and corpus run on besides the constructor and
+# memory: (see python/tests/_corpus.py).
+PY_STORES := sqlite:///{tmp}/corpus.db,http://{daemon}/?test_store={n},http://{daemon-sqlite}/?test_store={n}
+
+# Conformance corpus, idiomatic, thread and typing tests (stubtest, mypy
+# --strict); then the corpus and the API tests on SQLite and over HTTP.
+test-python: python-dev coordinated
 	$(PY) -m pytest python/tests
+	COORDINATE_TEST_URLS="$(PY_STORES)" $(PY) -m pytest -q python/tests/test_conformance.py python/tests/test_api.py
 
 bench: bench-python
 
 bench-python: python-dev
 	$(PY) python/benches/bench_drain.py
+
+# SQLite through the Python package, 1 and 4 processes, beside SqliteHuey
+# and litequeue (installed into the venv here, not for the tests).
+bench: bench-stores
+bench-stores: python-dev
+	$(PY) -m pip install -q huey litequeue
+	$(PY) python/benches/bench_stores.py
 
 # ---- The README's main job: the word count pipeline (examples/wordcount) ----
 # Builds the package into .venv (with PyYAML and rich), then runs the flow with

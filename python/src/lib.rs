@@ -41,6 +41,9 @@ pub(crate) fn pyerr(py: Python<'_>, e: coordinate::Error) -> PyErr {
 #[pymodule]
 #[pyo3(name = "_coordinate")]
 fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // `connect` opens sqlite: files and http:// servers as well as memory:.
+    coordinate_sql::install();
+    coordinate_server::install();
     m.add_class::<clock::PyMockClock>()?;
     m.add_class::<handles::PyCoordinate>()?;
     m.add_function(pyo3::wrap_pyfunction!(handles::connect, m)?)?;

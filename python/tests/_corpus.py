@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
@@ -21,8 +24,52 @@ PYTHON_SKIPS: Dict[str, str] = {}
 
 # The stores the corpus runs on: `COORDINATE_TEST_URLS`, comma separated.
 # "new" is `Coordinate(clock=..., seed=...)`; anything else a `connect` URL,
-# in which `{tmp}` becomes a fresh temporary folder per scenario.
+# in which `{tmp}` becomes a fresh temporary folder per scenario, `{n}` a
+# number unique in this run, and `{daemon}` / `{daemon-sqlite}` the address
+# of a `coordinated` in test mode that the tests start themselves (its test
+# stores in memory, or in SQLite files), e.g.
+# `http://{daemon-sqlite}/?test_store={n}`.
 DEFAULT_STORES = "new,memory:"
+
+REPO = Path(__file__).resolve().parents[2]
+COORDINATED = Path(os.environ.get("COORDINATED", REPO / "target" / "release" / "coordinated"))
+_DAEMONS: Dict[str, str] = {}
+_COUNTER = itertools.count()
+
+
+def daemon(kind: str) -> str:
+    """The address of this run's test-mode `coordinated` of `kind`
+    (`daemon`: memory test stores; `daemon-sqlite`: SQLite files), started
+    on a free loopback port on first use and stopped at exit."""
+    if kind in _DAEMONS:
+        return _DAEMONS[kind]
+    if not COORDINATED.exists():
+        raise RuntimeError(
+            f"{COORDINATED} is missing: build it with "
+            "`cargo build --release -p coordinate-server --bin coordinated`"
+        )
+    args = [str(COORDINATED), "--listen", "127.0.0.1:0", "--store", "memory:",
+            "--test-mock-clock", "--log-level", "warn"]
+    if kind == "daemon-sqlite":
+        folder = tempfile.mkdtemp(prefix="coordinate-daemon-")
+        args += ["--test-store-url", f"sqlite:///{folder}/{{name}}.db"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    atexit.register(_stop, proc)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise RuntimeError(f"coordinated did not start: {line!r}")
+    _DAEMONS[kind] = line.removeprefix("listening on ")
+    return _DAEMONS[kind]
+
+
+def _stop(proc: "subprocess.Popen[str]") -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def store_urls() -> List[str]:
@@ -41,6 +88,10 @@ def open_store(url: str, clock: MockClock, seed: int) -> Coordinate:
         return Coordinate(clock=clock, seed=seed)
     if "{tmp}" in url:
         url = url.replace("{tmp}", tempfile.mkdtemp(prefix="coordinate-corpus-"))
+    for kind in ("daemon-sqlite", "daemon"):
+        if "{" + kind + "}" in url:
+            url = url.replace("{" + kind + "}", daemon(kind))
+    url = url.replace("{n}", str(next(_COUNTER)))
     return connect(url, clock=clock, seed=seed)
 
 

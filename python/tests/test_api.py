@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import pytest
+
+import _corpus
 
 import coordinate as c
 from coordinate import (
@@ -24,9 +27,11 @@ def clock() -> MockClock:
     return MockClock(T0)
 
 
-@pytest.fixture
-def coord(clock: MockClock) -> Coordinate:
-    return Coordinate(clock=clock, seed=1)
+@pytest.fixture(params=_corpus.store_urls(), ids=_corpus.store_label)
+def coord(request: pytest.FixtureRequest, clock: MockClock) -> Iterator[Coordinate]:
+    """The API tests run on every store the corpus runs on."""
+    with _corpus.open_store(request.param, clock, 1) as coord:
+        yield coord
 
 
 @pytest.fixture

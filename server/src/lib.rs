@@ -23,28 +23,36 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod client;
+#[cfg(feature = "daemon")]
 mod daemon;
+#[cfg(feature = "daemon")]
 mod metrics;
+#[cfg(feature = "daemon")]
 mod rest;
+#[cfg(feature = "daemon")]
 mod store;
 pub mod wire;
 
-use std::sync::Arc;
-
 pub use client::{install, HttpBackend};
+#[cfg(feature = "daemon")]
 pub use daemon::{Config, Daemon, Prepared, StartError};
+#[cfg(feature = "daemon")]
 pub use store::StoreOpener;
-
-use coordinate::{Backend, ConnectOptions, Coordinate, Result};
 
 /// Opens a store by URL through the core's scheme registry (`memory:` and
 /// whatever schemes were installed), as the daemon's default opener.
-pub fn open_store(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
-    Coordinate::connect(url, options.clone()).map(|c| c.backend().clone())
+#[cfg(feature = "daemon")]
+pub fn open_store(
+    url: &str,
+    options: &coordinate::ConnectOptions,
+) -> coordinate::Result<std::sync::Arc<dyn coordinate::Backend>> {
+    coordinate::Coordinate::connect(url, options.clone()).map(|c| c.backend().clone())
 }
 
 /// Registers every store scheme this build knows besides the core's
-/// `memory:` (and the `http:` client), so `--store` takes any of them.
+/// `memory:`: `sqlite:` and the `http:` client, so `--store` takes any of them.
+#[cfg(feature = "daemon")]
 pub fn install_stores() {
+    coordinate_sql::install();
     install();
 }

@@ -15,7 +15,7 @@ use coordinate::{ConnectOptions, Coordinate};
 use coordinate_server::{Config, Daemon};
 
 fn main() {
-    coordinate_server::install();
+    coordinate_server::install_stores();
     let test_store_url =
         std::env::var("COORDINATE_SERVER_TEST_STORE_URL").unwrap_or_else(|_| "memory:".into());
     let daemon = Daemon::start(Config {
