@@ -1,8 +1,8 @@
 //! Choosing a store by URL: `Coordinate::connect(url, options)`.
 //!
 //! The core knows only `memory:`. Crates that provide other stores register
-//! their URL schemes here (`coordinate_sql::install()` registers `sqlite:`
-//! and `postgresql:`; `coordinate_server::install()` registers `http:`), so
+//! their URL schemes here (`coordinate_sql::install()` registers `sqlite:`,
+//! `coordinate_server::install()` registers `http:`; PostgreSQL is planned), so
 //! the core depends on no store and every host connects the same way.
 
 use std::fmt;

@@ -114,8 +114,8 @@ impl Coordinate {
         }
     }
 
-    /// Opens the store `url` names: `memory:` here; `sqlite:`, `postgresql:`
-    /// and `http:` once the crates providing them registered their schemes
+    /// Opens the store `url` names: `memory:` here; `sqlite:` and `http:`
+    /// once the crates providing them registered their schemes
     /// (see [`register_scheme`](crate::register_scheme)). An unknown scheme
     /// is [`Error::BadUrl`](crate::Error::BadUrl).
     ///

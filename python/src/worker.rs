@@ -328,8 +328,8 @@ impl PyWorker {
         Ok((errors, attempt_list(attempts)))
     }
 
-    /// Starts an attempt on `work_unit` regardless of its state (lifetime 0:
-    /// 15 minutes).
+    /// Starts an attempt on `work_unit` regardless of its state (lifetime 0 or
+    /// negative: 15 minutes).
     #[pyo3(signature = (work_unit, lifetime=None), text_signature = "($self, work_unit, lifetime=0)")]
     fn make_attempt(
         &self,

@@ -118,7 +118,9 @@ fn fail_response(f: Fail) -> Response {
                 Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. } => {
                     StatusCode::NOT_FOUND
                 }
-                Error::NoWorkSpecName | Error::BadWorkSpecName => StatusCode::BAD_REQUEST,
+                Error::NoWorkSpecName | Error::BadWorkSpecName | Error::OutOfRange { .. } => {
+                    StatusCode::BAD_REQUEST
+                }
                 Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Unauthorized => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -1593,6 +1595,15 @@ mod tests {
             (Error::Storage { reason: "r".into() }, "error", None, 500),
             (Error::Unauthorized, "Unauthorized", None, 401),
             (Error::BadUrl { url: "u".into() }, "error", None, 500),
+            (
+                Error::OutOfRange {
+                    what: "w".into(),
+                    reason: "r".into(),
+                },
+                "error",
+                None,
+                400,
+            ),
         ];
         assert_eq!(cases.len(), coordinate::ERROR_CODES.len());
         for (e, code, value, status) in cases {
