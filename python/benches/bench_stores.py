@@ -83,7 +83,7 @@ def huey_run(path: str, n: int, procs: int) -> Tuple[float, float]:
 
     huey = SqliteHuey(filename=path)
 
-    @huey.task()
+    @huey.task(name="noop")
     def noop() -> None:
         return None
 
@@ -95,13 +95,15 @@ def huey_run(path: str, n: int, procs: int) -> Tuple[float, float]:
     done: "mp.Queue[int]" = ctx.Queue()
 
     def consume() -> None:
+        # A fresh instance (and connection) per process, with the same task.
         h = SqliteHuey(filename=path)
+        h.task(name="noop")(lambda: None)
         count = 0
         while True:
             task = h.dequeue()
             if task is None:
                 break
-            huey.execute(task)
+            h.execute(task)
             count += 1
         done.put(count)
 
@@ -121,7 +123,7 @@ def huey_run(path: str, n: int, procs: int) -> Tuple[float, float]:
 def litequeue_consume(path: str, done: "mp.Queue[int]") -> None:
     from litequeue import LiteQueue
 
-    q = LiteQueue(path)
+    q = LiteQueue(path, timeout=30)  # sqlite3 busy timeout, so 4 consumers can share the file
     count = 0
     while True:
         msg = q.pop()
@@ -135,7 +137,7 @@ def litequeue_consume(path: str, done: "mp.Queue[int]") -> None:
 def litequeue_run(path: str, n: int, procs: int) -> Tuple[float, float]:
     from litequeue import LiteQueue
 
-    q = LiteQueue(path)
+    q = LiteQueue(path, timeout=30)  # sqlite3 busy timeout, so 4 consumers can share the file
     start = time.perf_counter()
     for i in range(n):
         q.put(f"u{i}")

@@ -114,7 +114,7 @@ def load_scenarios() -> List[Dict[str, Any]]:
 
 
 def skip_reason(scenario: Dict[str, Any]) -> str | None:
-    reason = scenario.get("skip", {}).get(HOST)
+    reason: str | None = scenario.get("skip", {}).get(HOST)
     if reason is None:
         reason = PYTHON_SKIPS.get(scenario["id"])
     return reason
