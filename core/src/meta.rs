@@ -203,6 +203,40 @@ pub struct WorkUnitQuery {
     pub limit: i64,
 }
 
+/// The query's rules, for every store (semantics §3.3.6).
+impl WorkUnitQuery {
+    /// The most units the query selects (`usize::MAX` when unlimited).
+    pub fn max_units(&self) -> usize {
+        usize::try_from(self.limit)
+            .ok()
+            .filter(|&l| l > 0)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Whether a unit of status `s` passes the status filter. Stores skip
+    /// computing the status when `statuses` is `None`.
+    pub fn admits_status(&self, s: WorkUnitStatus) -> bool {
+        self.statuses
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|&x| x == WorkUnitStatus::Any || x == s))
+    }
+
+    /// Whether `name` sorts after `previous_name` (always, when it is "").
+    pub fn admits_name(&self, name: &str) -> bool {
+        self.previous_name.is_empty() || name > self.previous_name.as_str()
+    }
+
+    /// The `names` filter sorted and without repeats; `None` for no filter.
+    pub fn sorted_names(&self) -> Option<Vec<&str>> {
+        self.names.as_ref().map(|names| {
+            let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        })
+    }
+}
+
 /// What a worker asks for in `Worker::request_attempts`. `Default` asks for one unit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRequest {

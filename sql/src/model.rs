@@ -858,31 +858,18 @@ impl<'a> Tx<'a> {
     fn select(&mut self, spec: i64, q: &WorkUnitQuery) -> R<Vec<i64>> {
         self.spec_exists(spec)?;
         self.sweep(spec)?;
-        let limit = usize::try_from(q.limit)
-            .ok()
-            .filter(|&l| l > 0)
-            .unwrap_or(usize::MAX);
+        let limit = q.max_units();
         let status_ok = |tx: &Tx<'_>, u: &Unit| -> R<bool> {
-            match &q.statuses {
-                None => Ok(true),
-                Some(list) => {
-                    let s = tx.status_of(u)?;
-                    Ok(list.iter().any(|&x| x == WorkUnitStatus::Any || x == s))
-                }
-            }
+            Ok(q.statuses.is_none() || q.admits_status(tx.status_of(u)?))
         };
         let mut out = Vec::new();
-        match &q.names {
+        match q.sorted_names() {
             Some(names) => {
-                let mut names: Vec<&String> = names.iter().collect();
-                names.sort();
-                names.dedup();
                 for name in names {
                     if out.len() >= limit {
                         break;
                     }
-                    let after = q.previous_name.is_empty() || **name > *q.previous_name;
-                    if !after {
+                    if !q.admits_name(name) {
                         continue;
                     }
                     if let Some(u) = self.unit_named(spec, name)? {

@@ -501,30 +501,17 @@ impl State {
         self.sweep(spec_id, now);
         let st = &*self;
         let spec = st.spec(spec_id)?;
-        let limit = usize::try_from(q.limit)
-            .ok()
-            .filter(|&l| l > 0)
-            .unwrap_or(usize::MAX);
-        let status_ok = |unit| match &q.statuses {
-            None => true,
-            Some(list) => {
-                let s = st.unit_status(unit, now);
-                list.iter().any(|&x| x == WorkUnitStatus::Any || x == s)
-            }
-        };
-        let after = |name: &str| q.previous_name.is_empty() || name > q.previous_name.as_str();
+        let limit = q.max_units();
+        let status_ok = |unit| q.statuses.is_none() || q.admits_status(st.unit_status(unit, now));
         let mut out = Vec::new();
-        match &q.names {
+        match q.sorted_names() {
             Some(names) => {
-                let mut names: Vec<&String> = names.iter().collect();
-                names.sort();
-                names.dedup();
                 for name in names {
                     if out.len() >= limit {
                         break;
                     }
                     if let Some((slot, unit)) = spec.named(name) {
-                        if after(name) && status_ok(unit) {
+                        if q.admits_name(name) && status_ok(unit) {
                             out.push(slot);
                         }
                     }
