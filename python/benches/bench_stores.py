@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import coordinate as c
 
@@ -56,13 +56,13 @@ def drain_worker(url: str, batch: int, name: str, done: "mp.Queue[int]") -> None
     done.put(count)
 
 
-def drain(url: str, n: int, batch: int, procs: int) -> float:
-    """Seconds for `procs` processes to drain the store together."""
-    ctx = mp.get_context("spawn")
+def run_processes(
+    what: str, n: int, procs: int, ctx: Any, make: Callable[[int, "mp.Queue[int]"], Any]
+) -> float:
+    """Seconds for `procs` processes of `ctx` (`make(i, done)` builds process
+    i, which puts how many units it handled on `done`) to handle `n` units."""
     done: "mp.Queue[int]" = ctx.Queue()
-    workers = [
-        ctx.Process(target=drain_worker, args=(url, batch, f"w{i}", done)) for i in range(procs)
-    ]
+    workers = [make(i, done) for i in range(procs)]
     start = time.perf_counter()
     for w in workers:
         w.start()
@@ -71,8 +71,17 @@ def drain(url: str, n: int, batch: int, procs: int) -> float:
     for w in workers:
         w.join()
     if total != n:
-        raise SystemExit(f"drained {total} units, expected {n}")
+        raise SystemExit(f"{what} drained {total} units, expected {n}")
     return elapsed
+
+
+def drain(url: str, n: int, batch: int, procs: int) -> float:
+    """Seconds for `procs` processes to drain the store together."""
+    ctx = mp.get_context("spawn")
+    return run_processes(
+        "coordinate", n, procs, ctx,
+        lambda i, done: ctx.Process(target=drain_worker, args=(url, batch, f"w{i}", done)),
+    )
 
 
 # ------------------------------------------------------------------ peers
@@ -91,10 +100,9 @@ def huey_run(path: str, n: int, procs: int) -> Tuple[float, float]:
     for _ in range(n):
         noop()
     added = time.perf_counter() - start
-    ctx = mp.get_context("fork")  # the task registry lives in this module's closure
-    done: "mp.Queue[int]" = ctx.Queue()
+    ctx = mp.get_context("fork")  # the consumers are closures
 
-    def consume() -> None:
+    def consume(done: "mp.Queue[int]") -> None:
         # A fresh instance (and connection) per process, with the same task.
         h = SqliteHuey(filename=path)
         h.task(name="noop")(lambda: None)
@@ -107,16 +115,9 @@ def huey_run(path: str, n: int, procs: int) -> Tuple[float, float]:
             count += 1
         done.put(count)
 
-    workers = [ctx.Process(target=consume) for _ in range(procs)]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    total = sum(done.get() for _ in workers)
-    drained = time.perf_counter() - start
-    for w in workers:
-        w.join()
-    if total != n:
-        raise SystemExit(f"huey drained {total}, expected {n}")
+    drained = run_processes(
+        "huey", n, procs, ctx, lambda i, done: ctx.Process(target=consume, args=(done,))
+    )
     return added, drained
 
 
@@ -143,17 +144,10 @@ def litequeue_run(path: str, n: int, procs: int) -> Tuple[float, float]:
         q.put(f"u{i}")
     added = time.perf_counter() - start
     ctx = mp.get_context("spawn")
-    done: "mp.Queue[int]" = ctx.Queue()
-    workers = [ctx.Process(target=litequeue_consume, args=(path, done)) for _ in range(procs)]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    total = sum(done.get() for _ in workers)
-    drained = time.perf_counter() - start
-    for w in workers:
-        w.join()
-    if total != n:
-        raise SystemExit(f"litequeue drained {total}, expected {n}")
+    drained = run_processes(
+        "litequeue", n, procs, ctx,
+        lambda i, done: ctx.Process(target=litequeue_consume, args=(path, done)),
+    )
     return added, drained
 
 
