@@ -390,40 +390,29 @@ impl<'a> Tx<'a> {
         code.map(attempt_status).transpose()
     }
 
-    fn attempt_data(&self, id: i64) -> R<Map> {
+    /// The one blob `sql` selects for row `id`, or `Gone` when there is no row.
+    fn blob(&self, sql: &str, id: i64) -> R<Vec<u8>> {
         let blob: Option<Vec<u8>> = self
             .c
-            .prepare_cached("SELECT data FROM attempts WHERE id = ?1")?
+            .prepare_cached(sql)?
             .query_row([id], |r| r.get(0))
             .optional()?;
         match blob {
-            Some(b) => decode_map(&b),
+            Some(b) => Ok(b),
             None => gone(),
         }
+    }
+
+    fn attempt_data(&self, id: i64) -> R<Map> {
+        decode_map(&self.blob("SELECT data FROM attempts WHERE id = ?1", id)?)
     }
 
     fn unit_data(&self, id: i64) -> R<Map> {
-        let blob: Option<Vec<u8>> = self
-            .c
-            .prepare_cached("SELECT data FROM work_units WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        match blob {
-            Some(b) => decode_map(&b),
-            None => gone(),
-        }
+        decode_map(&self.blob("SELECT data FROM work_units WHERE id = ?1", id)?)
     }
 
     fn spec_meta(&self, spec: i64) -> R<WorkSpecMeta> {
-        let blob: Option<Vec<u8>> = self
-            .c
-            .prepare_cached("SELECT meta FROM work_specs WHERE id = ?1")?
-            .query_row([spec], |r| r.get(0))
-            .optional()?;
-        match blob {
-            Some(b) => decode_meta(&b),
-            None => gone(),
-        }
+        decode_meta(&self.blob("SELECT meta FROM work_specs WHERE id = ?1", spec)?)
     }
 
     fn set_spec_meta(&self, spec: i64, meta: &WorkSpecMeta) -> R<()> {
