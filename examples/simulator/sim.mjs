@@ -42,6 +42,8 @@ export function rng(seed) {
 }
 
 const LN2 = 0.6931471805599453;
+const LN2_HI = 6.93147180369123816490e-1; // ln 2 to 32 bits: k * LN2_HI is exact
+const LN2_LO = 1.90821492927058770002e-10; // ln 2 - LN2_HI
 const SQRT2 = 1.4142135623730951;
 
 /**
@@ -74,14 +76,12 @@ export function ln(x) {
 /** e^x from exact IEEE operations only (see `ln`), for |x| < 700. */
 export function exp(x) {
   if (!Number.isFinite(x) || Math.abs(x) >= 700) throw new RangeError(`exp: ${x} is out of range`);
+  // x = k ln2 + r, |r| <= ln2/2, with ln2 split in two (Cody and Waite) so r is exact enough
   const k = Math.round(x / LN2);
-  const r = x - k * LN2;
-  let term = 1;
+  const r = x - k * LN2_HI - k * LN2_LO;
+  // Taylor series by Horner's rule, the small terms first
   let sum = 1;
-  for (let n = 1; n < 30; n += 1) {
-    term = (term * r) / n;
-    sum += term;
-  }
+  for (let n = 24; n >= 1; n -= 1) sum = 1 + (sum * r) / n;
   let scale = 1;
   for (let i = 0; i < Math.abs(k); i += 1) scale *= 2;
   return k >= 0 ? sum * scale : sum / scale;
