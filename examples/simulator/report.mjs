@@ -6,7 +6,7 @@ const secs = (x) => (x === null ? '-' : `${x.toFixed(1)}s`);
 
 /** Rows of the summary table: the header and one row of strings per spec. */
 export function summaryRows(summary) {
-  const header = ['spec', 'prio', 'weight', 'arrived', 'finished', 'per hour', 'retried', 'expired', 'failed', 'queued', 'workers', 'share', 'weight share', 'wait p50', 'wait p95'];
+  const header = ['spec', 'prio', 'weight', 'arrived', 'finished', 'per hour', 'retried', 'expired', 'failed', 'queued', 'fleet share', 'prio share', 'weight share', 'wait p50', 'wait p95'];
   const rows = summary.specs.map((s) => [
     s.name,
     String(s.priority),
@@ -39,7 +39,7 @@ export function formatSummary(summary) {
     ...rows.map(line),
     '',
     `finished ${summary.finished} units (${(summary.finished / summary.hours).toFixed(1)} per hour); the fleet was busy ${pct(summary.utilization)} of the time`,
-    'workers: share of the fleet busy with the spec; share: of the workers busy with specs of its priority, the part on this spec',
-    '(the scheduler steers it toward the weight share); wait: from available to start, every start',
+    'fleet share: of all worker time, the part spent on the spec; prio share: of the worker time spent on specs of its priority,',
+    'the part on this spec (the scheduler steers it toward the weight share); wait: from available to start, every start',
   ].join('\n');
 }

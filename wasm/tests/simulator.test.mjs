@@ -162,9 +162,10 @@ test('failures are retried after the delay, and fail for good after max_retries'
   assert.equal(flaky.arrived, 400);
   assert.equal(flaky.queued + flaky.pending, 0, 'work was left');
   assert.equal(flaky.finished + flaky.failed, 400);
-  // Each unit gets 3 attempts: it fails for good with probability 1/8.
-  const expected = 400 / 8;
-  const sd = Math.sqrt(400 * (1 / 8) * (7 / 8));
+  // max_retries 2: a unit is delivered at most twice, so it fails for good
+  // when both attempts fail, with probability 1/4.
+  const expected = 400 / 4;
+  const sd = Math.sqrt(400 * (1 / 4) * (3 / 4));
   assert.ok(Math.abs(flaky.failed - expected) < 5 * sd, `failed ${flaky.failed}, expected about ${expected}`);
   assert.ok(flaky.retried > 0);
 });
