@@ -25,7 +25,8 @@ const fmt = (v) => (Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(v % 1000 === 0 ?
 
 /**
  * Draws a line chart into `svg` (its viewBox is set to width × height):
- * `x` the shared x values, `lines` [{label, color, values (null = gap), dash}],
+ * `x` the shared x values, `lines` [{label, color, values (null = no value),
+ * dash, width, legend (false: none), dots (mark each value), connectGaps}],
  * `xMax`, optional `yMax`, `yFormat`, `xLabel`.
  */
 export function lineChart(svg, { x, lines, xMax, yMax = null, yFormat = fmt, xLabel = 'hours' }) {
@@ -58,14 +59,17 @@ export function lineChart(svg, { x, lines, xMax, yMax = null, yFormat = fmt, xLa
   for (const line of lines) {
     let d = '';
     let pen = false;
+    const dots = el('g', { fill: line.color });
     line.values.forEach((v, i) => {
       if (v === null || i >= x.length) {
-        pen = false;
+        if (!line.connectGaps) pen = false;
         return;
       }
       d += `${pen ? 'L' : 'M'}${px(x[i]).toFixed(1)},${py(v).toFixed(1)}`;
       pen = true;
+      if (line.dots) dots.append(el('circle', { cx: px(x[i]).toFixed(1), cy: py(v).toFixed(1), r: 2 }));
     });
+    if (line.dots) svg.append(dots);
     if (d) {
       svg.append(el('path', { d, fill: 'none', stroke: line.color, 'stroke-width': line.width ?? 1.8, 'stroke-dasharray': line.dash ?? '' }));
     }

@@ -2,7 +2,8 @@
 // simulation core (sim.mjs) on the web build of the wasm package, run in
 // slices of about 25 ms between which the page redraws and stays responsive.
 //
-// URL parameters: preset=NAME, seed=N, hours=H, short=1 (2 simulated hours),
+// URL parameters: preset=NAME, seed=N, hours=H, sampleMinutes=M, leaseMinutes=M,
+// pollSeconds=S, short=1 (2 simulated hours, 5-minute samples),
 // autorun=1 (run at once). When a run ends, <pre id="result"> holds its
 // {summary, series} as JSON and <body data-state="done">; the test
 // (wasm/tests/simulator.test.mjs) reads that and compares it with Node.
@@ -147,7 +148,9 @@ function draw(sim) {
   lineChart($('chart-depth'), { x: ser.t, xMax, lines: perSpec(ser.depth) });
   lineChart($('chart-throughput'), { x: ser.t, xMax, lines: perSpec(ser.throughput) });
   const share = [];
-  for (const s of sim.specs) {
+  // a spec alone at its priority has all of its group's workers: not drawn
+  const shared = sim.specs.filter((s) => sim.specs.some((p) => p !== s && p.priority === s.priority));
+  for (const s of shared) {
     share.push({ label: s.name, color: colors.get(s.name), values: ser.share[s.name] });
     share.push({ label: `${s.name} weight`, color: colors.get(s.name), values: ser.t.map(() => s.weightShare), dash: '5 4', width: 1.2, legend: false });
   }
@@ -158,8 +161,8 @@ function draw(sim) {
     x: ser.t,
     xMax,
     lines: [
-      { label: `p50 ${label}`, color: PALETTE[0], values: ser.waitP50 },
-      { label: 'p95', color: PALETTE[1], values: ser.waitP95, dash: '5 4' },
+      { label: `p50 ${label}`, color: PALETTE[0], values: ser.waitP50, dots: true, connectGaps: true },
+      { label: 'p95', color: PALETTE[1], values: ser.waitP95, dash: '5 4', dots: true, connectGaps: true },
     ],
   });
 }
@@ -266,7 +269,7 @@ try {
   const preset = params.get('preset') ?? DEFAULT_PRESET;
   $('preset').value = preset;
   let settings = presetSettings(preset, Number(params.get('seed') ?? 1));
-  if (params.has('hours')) settings.hours = Number(params.get('hours'));
+  for (const k of ['hours', 'sampleMinutes', 'leaseMinutes', 'pollSeconds']) if (params.has(k)) settings[k] = Number(params.get(k));
   if (params.get('short') === '1') settings = shortened(settings);
   fillForm(settings);
   $('preset').addEventListener('change', () => fillForm(presetSettings($('preset').value, Number($('seed').value) || 1)));
