@@ -154,6 +154,13 @@ function draw(sim) {
     share.push({ label: s.name, color: colors.get(s.name), values: ser.share[s.name] });
     share.push({ label: `${s.name} weight`, color: colors.get(s.name), values: ser.t.map(() => s.weightShare), dash: '5 4', width: 1.2, legend: false });
   }
+  if (shared.length === 0) {
+    // every priority has one spec: show how the whole fleet's time was split
+    for (const s of sim.specs) share.push({ label: s.name, color: colors.get(s.name), values: ser.fleetShare[s.name] });
+  }
+  $('caption-share').textContent = shared.length
+    ? 'Of the busy workers at a priority, the share per spec, against its weight share (dashed)'
+    : 'Share of the fleet busy with each spec (no two specs share a priority, so weights do not apply)';
   lineChart($('chart-share'), { x: ser.t, xMax, lines: share, yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%` });
   const high = sim.specs.filter((s) => s.high).map((s) => s.name);
   const label = high.length ? high.join(', ') : 'no spec has a higher priority';

@@ -456,6 +456,7 @@ export class Simulation {
       // of the workers busy with specs of its priority, the share busy with this
       // spec (null when none was): the scheduler steers it toward weightShare
       share: Object.fromEntries(this.specs.map((s) => [s.name, []])),
+      fleetShare: Object.fromEntries(this.specs.map((s) => [s.name, []])), // of all worker time in the interval
       waitP50: [], // seconds, high-priority starts in the interval
       waitP95: [],
       utilization: [], // busy share of the whole fleet in the interval
@@ -594,6 +595,7 @@ export class Simulation {
       ser.throughput[s.name].push((s.sampleFinished * HOUR) / span);
       const peers = byPriority.get(s.priority);
       ser.share[s.name].push(peers > 0 ? s.sampleArea / peers : null);
+      ser.fleetShare[s.name].push(s.sampleArea / (span * this.workerCount));
       busy += s.sampleArea;
       if (s.high) highWaits.push(...s.sampleWaits);
       s.sampleArea = 0;
