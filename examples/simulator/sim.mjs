@@ -342,7 +342,7 @@ export function shortened(settings) {
 const less = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 /** A min-heap of [time, seq, action]: the event queue, ties in insertion order. */
-class Events {
+export class Events {
   #heap = [];
   #seq = 0;
   push(time, action) {
@@ -354,6 +354,9 @@ class Events {
       [h[i], h[p]] = [h[p], h[i]];
       i = p;
     }
+  }
+  get size() {
+    return this.#heap.length;
   }
   peekTime() {
     return this.#heap.length ? this.#heap[0][0] : Infinity;
