@@ -162,8 +162,7 @@ function draw(sim) {
     ? 'Of the busy workers at a priority, the share per spec, against its weight share (dashed)'
     : 'Share of the fleet busy with each spec (no two specs share a priority, so weights do not apply)';
   lineChart($('chart-share'), { x: ser.t, xMax, lines: share, yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%` });
-  const high = sim.specs.filter((s) => s.high).map((s) => s.name);
-  const label = high.length ? high.join(', ') : 'no spec has a higher priority';
+  const label = sim.waitSpecs.length === sim.specs.length && sim.specs.length > 1 ? 'all specs (one priority)' : sim.waitSpecs.join(', ');
   lineChart($('chart-wait'), {
     x: ser.t,
     xMax,

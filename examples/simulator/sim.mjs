@@ -430,6 +430,9 @@ export class Simulation {
       stats: { arrived: 0, started: 0, finished: 0, retried: 0, expired: 0 },
     }));
     this.byName = new Map(this.specs.map((s) => [s.name, s]));
+    // the specs whose waits the wait series follow: the highest priority,
+    // or every spec when all have the same priority
+    this.waitSpecs = this.specs.filter((s) => s.high || topPriority === lowPriority).map((s) => s.name);
     /** unit name -> ms since START at which it (last) became available */
     this.availableSince = new Map();
 
@@ -460,7 +463,7 @@ export class Simulation {
       // spec (null when none was): the scheduler steers it toward weightShare
       share: Object.fromEntries(this.specs.map((s) => [s.name, []])),
       fleetShare: Object.fromEntries(this.specs.map((s) => [s.name, []])), // of all worker time in the interval
-      waitP50: [], // seconds, high-priority starts in the interval
+      waitP50: [], // seconds, starts of the waitSpecs' units in the interval
       waitP95: [],
       utilization: [], // busy share of the whole fleet in the interval
     };
@@ -589,7 +592,7 @@ export class Simulation {
     const ser = this.series;
     ser.t.push(this.time / HOUR);
     let busy = 0;
-    const highWaits = [];
+    const highWaits = []; // of the waitSpecs
     const byPriority = new Map();
     for (const s of this.specs) byPriority.set(s.priority, (byPriority.get(s.priority) ?? 0) + s.sampleArea);
     for (const s of this.specs) {
@@ -600,7 +603,7 @@ export class Simulation {
       ser.share[s.name].push(peers > 0 ? s.sampleArea / peers : null);
       ser.fleetShare[s.name].push(s.sampleArea / (span * this.workerCount));
       busy += s.sampleArea;
-      if (s.high) highWaits.push(...s.sampleWaits);
+      if (this.waitSpecs.includes(s.name)) for (const w of s.sampleWaits) highWaits.push(w);
       s.sampleArea = 0;
       s.sampleFinished = 0;
       s.sampleWaits = [];

@@ -213,6 +213,17 @@ test('the page in headless Chromium computes the same figures as Node', { timeou
       assert.equal(paths.length, 4);
       for (const n of paths) assert.ok(n > 0, `a chart has no lines: ${paths}`);
     }
+    // A long run (a simulated week) can be stopped halfway; the page keeps its figures so far.
+    {
+      const page = await browser.open(`http://127.0.0.1:${server.address().port}${PAGE}?hours=168&autorun=1`);
+      await page.waitFor(`document.body.dataset.state === 'running' && document.querySelectorAll('#summary tbody tr').length > 0`);
+      await page.evaluate(`document.getElementById('stop').click(); 1`);
+      assert.equal(await page.evaluate(`document.body.dataset.state`), 'stopped');
+      assert.equal(await page.evaluate(`document.getElementById('run').disabled`), false);
+      assert.equal(await page.evaluate(`document.getElementById('result').textContent`), '');
+      const width = await page.evaluate(`parseFloat(document.getElementById('bar').style.width)`);
+      assert.ok(width > 0 && width < 100, `progress ${width}%`);
+    }
     // A bad setting in the form is reported, naming the field, and no run starts.
     const page = await browser.open(`http://127.0.0.1:${server.address().port}${PAGE}`);
     await page.waitFor(`document.body.dataset.state === 'ready'`);
