@@ -539,8 +539,11 @@ export class Simulation {
       return;
     }
     const unit = attempt.workUnit;
-    const spec = this.byName.get(unit.workSpec.name);
+    const specHandle = unit.workSpec;
+    const spec = this.byName.get(specHandle.name);
     const name = unit.name;
+    specHandle.free(); // done with these handles; the GC would free them too
+    unit.free();
     const wait = this.time - this.availableSince.get(name);
     spec.waits.push(wait);
     spec.sampleWaits.push(wait);
