@@ -404,7 +404,7 @@ export class Simulation {
     const settings = normalizeSettings(input);
     this.settings = settings;
     this.api = api;
-    this.end = settings.hours * HOUR;
+    this.end = Math.round(settings.hours * HOUR);
     this.random = rng(settings.seed);
     this.clock = new api.MockClock(new Date(START));
     this.coord = new api.Coordinate({ clock: this.clock, seed: settings.seed });
@@ -419,6 +419,7 @@ export class Simulation {
     this.specs = settings.specs.map((s) => ({
       ...s,
       high: topPriority > lowPriority && s.priority === topPriority,
+      retryDelayMs: Math.round(s.retryDelaySeconds * SECOND),
       handle: this.ns.setWorkSpec({ name: s.name, priority: s.priority, weight: s.weight, max_running: s.maxRunning, max_retries: s.maxRetries }),
       seq: 0,
       running: 0,
@@ -435,6 +436,10 @@ export class Simulation {
     this.waitSpecs = this.specs.filter((s) => s.high || topPriority === lowPriority).map((s) => s.name);
     /** unit name -> ms since START at which it (last) became available */
     this.availableSince = new Map();
+    /** unit name -> {expires} of its latest attempt while a worker works on it */
+    this.leases = new Map();
+    this.leaseMs = Math.round(settings.leaseMinutes * MINUTE);
+    this.pollMs = Math.round(settings.pollSeconds * SECOND);
 
     // Weight share among the specs of the same priority: what the scheduler aims at.
     for (const s of this.specs) {
@@ -448,7 +453,7 @@ export class Simulation {
         this.workers.push({
           handle: this.ns.worker(`${g.name}-${String(i).padStart(3, '0')}`),
           group: g,
-          request: g.specs.length ? { lifetime: settings.leaseMinutes * MINUTE, workSpecs: g.specs } : { lifetime: settings.leaseMinutes * MINUTE },
+          request: g.specs.length ? { lifetime: this.leaseMs, workSpecs: g.specs } : { lifetime: this.leaseMs },
         });
       }
     }
@@ -473,7 +478,7 @@ export class Simulation {
       if (s.arrival.initial > 0) this.#arrive(s, s.arrival.initial);
       this.#scheduleArrival(s, 0, true);
     }
-    this.sampleEvery = settings.sampleMinutes * MINUTE;
+    this.sampleEvery = Math.round(settings.sampleMinutes * MINUTE);
     this.lastSample = 0;
     this.events.push(Math.min(this.sampleEvery, this.end), () => this.#sample());
     for (const w of this.workers) this.events.push(Math.floor(this.random() * 10 * SECOND), () => this.#requestWork(w));
@@ -535,7 +540,7 @@ export class Simulation {
   #requestWork(worker) {
     const [attempt] = worker.handle.requestAttempts(worker.request);
     if (!attempt) {
-      this.events.push(this.time + this.settings.pollSeconds * SECOND, () => this.#requestWork(worker));
+      this.events.push(this.time + this.pollMs, () => this.#requestWork(worker));
       return;
     }
     const unit = attempt.workUnit;
@@ -544,28 +549,34 @@ export class Simulation {
     const name = unit.name;
     specHandle.free(); // done with these handles; the GC would free them too
     unit.free();
-    const wait = this.time - this.availableSince.get(name);
+    // A unit still held by a busy worker whose lease ran out became available at that expiry.
+    const stale = this.leases.get(name);
+    const wait = this.time - (stale ? stale.expires : this.availableSince.get(name));
+    const lease = { expires: this.time + this.leaseMs };
+    this.leases.set(name, lease);
     spec.waits.push(wait);
     spec.sampleWaits.push(wait);
     spec.stats.started += 1;
     this.#integrate();
     spec.running += 1;
     const duration = Math.max(1, Math.round(drawDuration(this.random, spec.duration) / worker.group.speed));
-    this.events.push(this.time + duration, () => this.#complete(worker, attempt, spec, name));
+    this.events.push(this.time + duration, () => this.#complete(worker, attempt, spec, name, lease));
   }
 
   /** The worker is done with an attempt: it finishes, or fails and retries later. */
-  #complete(worker, attempt, spec, name) {
+  #complete(worker, attempt, spec, name, lease) {
     this.#integrate();
     spec.running -= 1;
+    const latest = this.leases.get(name) === lease; // no later attempt of the unit started
+    if (latest) this.leases.delete(name);
     if (attempt.status() !== this.api.AttemptStatus.PENDING) {
       // The lease ran out while the worker was busy; the unit went back to the pool.
       spec.stats.expired += 1;
-      this.availableSince.set(name, attempt.expirationTime().getTime() - START);
+      if (latest) this.availableSince.set(name, lease.expires);
     } else if (this.random() < spec.failureRate) {
-      attempt.retry({ error: 'transient failure' }, spec.retryDelaySeconds * SECOND);
+      attempt.retry({ error: 'transient failure' }, spec.retryDelayMs);
       spec.stats.retried += 1;
-      this.availableSince.set(name, this.time + spec.retryDelaySeconds * SECOND);
+      this.availableSince.set(name, this.time + spec.retryDelayMs);
     } else {
       attempt.finish({ by: worker.handle.name });
       spec.stats.finished += 1;

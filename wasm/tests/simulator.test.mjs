@@ -170,6 +170,23 @@ test('failures are retried after the delay, and fail for good after max_retries'
   assert.ok(flaky.retried > 0);
 });
 
+test('a task longer than its lease expires, and the unit waits from the expiry', () => {
+  // One worker, one unit of 20 minutes, 15-minute leases: each attempt
+  // expires while the worker is busy; it notices 5 minutes after the expiry
+  // and gets the same unit again.
+  const { summary } = simulate(api, settingsOf({
+    workers: 1,
+    hours: 1,
+    specs: [{ name: 'slow', arrival: { initial: 1 }, duration: { meanSeconds: 20 * 60 } }],
+  }));
+  const [slow] = summary.specs;
+  assert.equal(slow.started, 3); // at about 0, 20 and 40 minutes
+  assert.equal(slow.expired, 2); // the third is still running at the end
+  assert.equal(slow.finished, 0);
+  assert.equal(slow.waitMax, 5 * 60);
+  assert.equal(slow.queued, 1); // the third lease ran out at about 55 minutes too
+});
+
 test('bad settings are a SettingsError naming the field', () => {
   const good = presetSettings('priority-and-weights', 1);
   const bad = (mutate) => {
