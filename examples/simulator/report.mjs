@@ -18,7 +18,7 @@ export function summaryRows(summary) {
     String(s.expired),
     String(s.failed),
     String(s.queued),
-    pct(s.workerShare),
+    pct(s.fleetShare),
     pct(s.groupShare),
     pct(s.weightShare),
     secs(s.waitP50),

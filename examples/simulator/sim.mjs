@@ -688,7 +688,7 @@ export class Simulation {
         queued: c.available + c.delayed,
         pending: c.pending,
         perHour: s.stats.finished / hours,
-        workerShare: s.busyArea / (span * this.workerCount),
+        fleetShare: s.busyArea / (span * this.workerCount),
         weightShare: s.weightShare,
         waitP50: sec(quantile(sorted, 0.5)),
         waitP95: sec(quantile(sorted, 0.95)),

@@ -146,7 +146,7 @@ test('max_running caps a spec; a worker group restricted to specs works only on 
   const [capped, other, special] = summary.specs;
   // At most 3 of the 12 workers at any time: one-minute tasks, 3 hours.
   assert.ok(capped.finished <= 3 * 180, `capped finished ${capped.finished}`);
-  assert.ok(capped.workerShare <= 3 / 12 + 1e-9, `capped used ${capped.workerShare} of the fleet`);
+  assert.ok(capped.fleetShare <= 3 / 12 + 1e-9, `capped used ${capped.fleetShare} of the fleet`);
   assert.ok(capped.finished >= 3 * 170, `capped finished only ${capped.finished}`);
   // 'special' has the lowest priority but its own two workers (twice as fast).
   assert.ok(special.finished >= 2 * 2 * 170, `special finished ${special.finished}`);
