@@ -670,7 +670,19 @@ export class Simulation {
     return this.done ? 1 : this.time / this.end;
   }
 
-  /** The figures of the run so far (all of them once `run` returned true): plain JSON. */
+  /**
+   * The figures of the run so far (all of them once `run` returned true),
+   * plain JSON: `seed`, `hours` simulated, `workers`, `events`, `finished`,
+   * `utilization` (busy share of the fleet's time), and per spec: the
+   * settings' `name`, `priority`, `weight`; `high` (of the highest of
+   * several priorities); counts `arrived`, `started` (attempts delivered),
+   * `finished`, `retried`, `expired` (leases that ran out under a busy
+   * worker), and from the engine `failed`, `queued` (available + delayed),
+   * `pending`; `perHour` finished; `fleetShare` of the fleet's time,
+   * `groupShare` of the busy time at its priority, `weightShare` its weight
+   * among the specs of its priority; `waitP50`, `waitP95`, `waitMax` in
+   * seconds from available to start, over every start.
+   */
   summary() {
     const span = Math.max(1, this.time);
     const hours = span / HOUR;
