@@ -40,7 +40,14 @@ export async function launch({ timeoutMs = 120_000 } = {}) {
     for (const { reject } of pending.values()) reject(err);
     pending.clear();
   };
+  // If this process ends first (a crash, an uncaught error), take Chromium and its profile along.
+  const cleanup = () => {
+    child.kill('SIGKILL');
+    rmSync(profile, { recursive: true, force: true });
+  };
+  process.once('exit', cleanup);
   child.on('exit', (code, signal) => {
+    process.removeListener('exit', cleanup);
     exited = new Error(`chromium exited (${code ?? signal}):\n${stderr}`);
     fail(exited);
     rmSync(profile, { recursive: true, force: true });
