@@ -97,7 +97,8 @@ demo: python-dev
 .PHONY: wasm-toolchain wasm-build
 WASM_NPM := wasm/node_modules/.installed
 WASM_TESTS := wasm/tests/conformance.mjs wasm/tests/api.test.mjs \
-	wasm/tests/simulation.test.mjs wasm/tests/browser.test.mjs wasm/tests/rules.test.mjs
+	wasm/tests/simulation.test.mjs wasm/tests/browser.test.mjs wasm/tests/rules.test.mjs \
+	wasm/tests/simulator.test.mjs
 
 # rustc-web + std source, wasm-ld, wasm-bindgen-cli (.tools/), chromium;
 # each part skipped when present.
@@ -118,6 +119,14 @@ wasm-build: wasm-toolchain $(WASM_NPM)
 test-wasm: wasm-build
 	node --expose-gc --test $(WASM_TESTS)
 	wasm/node_modules/.bin/tsc -p wasm/tests/tsconfig.json
+
+# The capacity-planning simulator page (examples/simulator) with the web
+# build: serves the repository on 127.0.0.1 and prints the page's URL
+# (SIMULATOR_PORT=0 picks a free port).
+.PHONY: simulator
+SIMULATOR_PORT ?= 8787
+simulator: wasm-build
+	node examples/simulator/serve.mjs --port $(SIMULATOR_PORT)
 
 bench: bench-wasm
 

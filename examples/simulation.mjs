@@ -13,8 +13,10 @@
 // the simulation draw from one seed, so the same seed prints the same report.
 // The report shows throughput per spec, how close the share of pending work
 // among the priority-0 specs came to their weights (30:10), and how long
-// alerts waited.
+// alerts waited. examples/simulator is the configurable version of this,
+// in the browser (`make simulator`) and in Node (simulator/run.mjs).
 import { AttemptStatus, Coordinate, MockClock, WorkUnitStatus } from '../wasm/pkg-node/index.js';
+import { Events, ln, rng } from './simulator/sim.mjs';
 
 const SEED = Number(process.argv[2] ?? 42);
 const START = new Date('2026-01-01T00:00:00Z');
@@ -32,61 +34,11 @@ const SPECS = [
 
 // ------------------------------------------------------------- randomness
 
-/** mulberry32: a small seedable PRNG, so the simulation is reproducible. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG, the logarithm and the event queue are the simulator's
+// (examples/simulator/sim.mjs, which also runs in the browser).
 const random = rng(SEED);
 /** An exponentially distributed duration with this mean. */
-const exponential = (mean) => -mean * Math.log(1 - random());
-
-// -------------------------------------------------------------- the events
-
-/** A min-heap of [time, seq, action]: the simulation's event queue. */
-class Events {
-  #heap = [];
-  #seq = 0;
-  push(time, action) {
-    const h = this.#heap;
-    h.push([time, this.#seq++, action]);
-    for (let i = h.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-  pop() {
-    const h = this.#heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0) {
-      h[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l], h[m])) m = l;
-        if (r < h.length && less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-  get size() {
-    return this.#heap.length;
-  }
-}
-const less = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+const exponential = (mean) => -mean * ln(1 - random());
 
 // ------------------------------------------------------------- the system
 
