@@ -387,7 +387,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "coordinated is not installed" + where + ": put it on PATH or set COORDINATED "
             "(`make dist` puts it in dist/; `make coordinated` builds target/release/coordinated)"
         )
-    argv = [daemon, "--listen", args.listen, "--store", args.store, *args.daemon_args]
+    extra = list(args.daemon_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    argv = [daemon, "--listen", args.listen, "--store", args.store, *extra]
     sys.stdout.flush()
     os.execv(daemon, argv)
     return 0  # pragma: no cover - execv does not return

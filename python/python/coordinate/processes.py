@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Set, Tuple
 
 from ._coordinate import Attempt, Coordinate, Worker, connect
 from ._errors import CoordinateError
@@ -95,6 +95,10 @@ class _ChildConfig:
     until_idle: bool
     sys_path: List[str]
     log_level: int
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 class _ChildLogHandler(logging.Handler):
@@ -207,7 +211,7 @@ class ProcessSupervisor:
         self.processes = processes
         self.task_timeout = task_timeout
         self.start_method = start_method
-        self._ctx = multiprocessing.get_context(start_method)
+        self._ctx: Any = multiprocessing.get_context(start_method)
         self.slots = [_Slot(i) for i in range(processes)]
         self.restarts = 0
         self.expired = 0
@@ -216,6 +220,7 @@ class ProcessSupervisor:
         self._force = False
         self._signal_name: Optional[str] = None
         self._spec_timeouts: Dict[str, Tuple[float, Optional[float]]] = {}
+        self._names: Set[str] = set()  # the process workers of this run
 
     # ---------------------------------------------------------- control
 
@@ -246,6 +251,7 @@ class ProcessSupervisor:
         pool = self.pool
         base = f"{pool.name}/p{slot.index}"
         slot.name = base if slot.generation == 0 else f"{base}.{slot.generation}"
+        self._names.add(slot.name)
         cfg = _ChildConfig(
             url=self.url,
             token=self.token,
@@ -456,6 +462,11 @@ class ProcessSupervisor:
         from .worker import RunResult, RunStats, Snapshot, SpecStats
 
         pool = self.pool
+        self._names = set()
+        for slot in self.slots:  # a second run: fresh process workers
+            slot.done = False
+            if slot.name:
+                slot.generation += 1
         self._until_idle = until_idle
         self._stopping = False
         self._stop_request = None
@@ -473,22 +484,41 @@ class ProcessSupervisor:
 
         rates: Deque[Tuple[float, int]] = deque()
 
-        def stats_from(counts: Tuple[SpecCounts, ...]) -> RunStats:
+        def stats_from(counts: Tuple[SpecCounts, ...], reports: bool) -> RunStats:
+            """Finished and failed: the store's unit counts against the start.
+            With ``reports``, retries, renewals, lost results and task seconds
+            as the processes reported them in their worker data (a killed
+            process's last report), plus the parent's own expiries."""
             st = RunStats(expired=self.expired)
             for s in counts:
                 b = base.get(s.name)
-                fin = s.finished - (b.finished if b else 0)
-                fail = s.failed - (b.failed if b else 0)
+                fin = max(0, s.finished - (b.finished if b else 0))
+                fail = max(0, s.failed - (b.failed if b else 0))
                 if fin or fail:
-                    st.per_spec[s.name] = SpecStats(finished=max(0, fin), failed=max(0, fail))
-                st.finished += max(0, fin)
-                st.failed += max(0, fail)
+                    st.per_spec[s.name] = SpecStats(finished=fin, failed=fail)
+                st.finished += fin
+                st.failed += fail
+            if reports:
+                for data in self._process_reports():
+                    st.retried += _int(data.get("retried"))
+                    st.expired += _int(data.get("expired"))
+                    st.lost += _int(data.get("lost"))
+                    st.renewed += _int(data.get("renewed"))
+                    per = data.get("per_spec")
+                    for name, row in (per if isinstance(per, dict) else {}).items():
+                        if not isinstance(row, list) or len(row) != 4:
+                            continue
+                        spec = st.per_spec.setdefault(str(name), SpecStats())
+                        spec.retried += _int(row[2])
+                        spec.seconds += float(row[3]) if isinstance(row[3], (int, float)) else 0.0
+                        if spec.finished + spec.failed == 0:  # a spec counted by reports only
+                            spec.finished, spec.failed = _int(row[0]), _int(row[1])
             return st
 
         def snapshot(deadline: Optional[float], stopping: bool) -> Snapshot:
             now = time.monotonic()
             counts = pool._counts()
-            stats = stats_from(counts)
+            stats = stats_from(counts, stopping)
             rates.append((now, stats.tasks))
             while len(rates) > 2 and now - rates[0][0] > 3.0:
                 rates.popleft()
@@ -604,7 +634,23 @@ class ProcessSupervisor:
             workers=self.processes * pool.threads,
             failed_units=max(0, failed_after - failed_before),
             results=(),
+            processes=self.processes,
+            restarts=self.restarts,
         )
+
+    def _process_reports(self) -> List[Dict[str, Any]]:
+        """The ``stats`` each of this run's worker processes last reported."""
+        out = []
+        try:
+            for w in self.pool.parent.children():
+                if w.name not in self._names:
+                    continue
+                stats = w.data().get("stats")
+                if isinstance(stats, dict):
+                    out.append(stats)
+        except CoordinateError:
+            pass
+        return out
 
     def _signal_children(self, signum: int) -> None:
         for slot in self.slots:

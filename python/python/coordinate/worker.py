@@ -476,6 +476,10 @@ class RunResult:
     workers: int
     failed_units: int
     results: Tuple[Tuple[str, str, Any], ...] = ()
+    #: With worker processes: how many, and how many times one was started
+    #: again after it died or was stopped for a timeout.
+    processes: int = 0
+    restarts: int = 0
 
     @property
     def work_left(self) -> bool:
@@ -940,10 +944,25 @@ class WorkerPool:
 
     def _report_parent(self) -> None:
         data: Dict[str, Any] = dict(self._identity)
+        st = self.stats
         data.update(
             workers=len(self._children),
             runtimes=list(self.runtimes),
             lifetime=self.lifetime,
+            # What this pool did so far: a parent of worker processes adds
+            # these up from the store (see coordinate.processes).
+            stats={
+                "finished": st.finished,
+                "failed": st.failed,
+                "retried": st.retried,
+                "expired": st.expired,
+                "lost": st.lost,
+                "renewed": st.renewed,
+                "per_spec": {
+                    name: [p.finished, p.failed, p.retried, p.seconds]
+                    for name, p in st.per_spec.items()
+                },
+            },
         )
         self._update(self.parent, data)
 
