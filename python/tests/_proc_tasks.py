@@ -26,3 +26,10 @@ def slow_first(task: Task) -> None:
 def nap(task: Task) -> None:
     time.sleep(float(task.config["seconds"]))
     task.data["slept"] = True
+
+
+def exit_first(task: Task) -> None:
+    """Leaves the process at once on a unit's first attempt (os._exit)."""
+    if task.attempt_number == 1 and task.name in task.config.get("exit", []):
+        os._exit(3)
+    task.data["attempt"] = task.attempt_number

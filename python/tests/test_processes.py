@@ -234,3 +234,63 @@ def test_cli_worker_drains_a_flow_in_processes(tmp_path: Path) -> None:
     assert statuses(ns, "count") == {"finished": 71}
     total = ns.work_spec("merge").work_unit("total").data()
     assert total["result"].splitlines()[2].split() == ["238", "license"]
+
+
+def test_spawned_processes_import_run_functions_by_module(tmp_path: Path) -> None:
+    url = store_url("sqlite", tmp_path)
+    ns = connect(url).namespace("n")
+    spec_of(ns, "s", "record")
+    ns.work_spec("s").add_work_units([f"u{i}" for i in range(4)])
+    pool = WorkerPool(url, "n", processes=2, start_method="spawn")
+    result = pool.run(handle_signals=False)
+    assert result.exit_code == 0 and statuses(ns, "s") == {"finished": 4}
+    with pytest.raises(ValueError, match="start_method must be one of"):
+        WorkerPool(url, "n", processes=1, start_method="telepathy")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.snapshots: List[Any] = []
+
+    def start(self, snapshot: Any) -> None:
+        self.snapshots.append(snapshot)
+
+    def update(self, snapshot: Any) -> None:
+        self.snapshots.append(snapshot)
+
+    def close(self, snapshot: Any) -> None:
+        self.snapshots.append(snapshot)
+
+
+def test_progress_and_summary_come_from_the_store(tmp_path: Path) -> None:
+    url = store_url("sqlite", tmp_path)
+    ns = connect(url).namespace("n")
+    spec_of(ns, "s", "record", config={"seconds": 0.1})
+    ns.work_spec("s").add_work_units([f"u{i:02d}" for i in range(12)])
+    progress = Recorder()
+    result = WorkerPool(url, "n", processes=2, workers=2).run(
+        handle_signals=False, progress=progress, tick=0.05
+    )
+    snaps = progress.snapshots
+    assert snaps[0].stats.finished == 0 and snaps[-1].stats.finished == 12
+    assert any(s.busy >= 2 for s in snaps)  # running tasks of other processes, seen in the store
+    assert all(s.workers == 4 for s in snaps)
+    per = result.stats.per_spec["s"]
+    assert per.finished == 12 and per.seconds >= 12 * 0.1  # the processes' own reports
+    assert result.processes == 2 and result.restarts == 0
+
+
+def test_a_process_that_exits_mid_task_is_replaced(tmp_path: Path) -> None:
+    url = store_url("sqlite", tmp_path)
+    ns = connect(url).namespace("n")
+    spec_of(ns, "s", "exit_first", config={"exit": ["e1", "e2"]})
+    ns.work_spec("s").add_work_units(["e1", "e2", "ok1", "ok2"])
+    pool = WorkerPool(url, "n", processes=2)
+    result = pool.run(handle_signals=False)
+    assert result.exit_code == 0 and statuses(ns, "s") == {"finished": 4}
+    assert result.restarts == 2
+    for name in ("e1", "e2"):
+        first, second = ns.work_spec("s").work_unit(name).attempts()
+        assert first.status() == AttemptStatus.EXPIRED
+        assert "exited with status 3" in first.data()["expired"]
+        assert second.data()["attempt"] == 2
