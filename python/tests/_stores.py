@@ -82,13 +82,22 @@ def store_url(kind: str, tmp_path: Path) -> str:
     if kind == "http":
         return daemon()
     if kind == "postgres":
-        url = postgres()
-        if url is None:
-            pytest.skip(f"no PostgreSQL: set {POSTGRES_ENV} to a postgresql:// URL (make test does)")
+        base = postgres()
+        if base is None:
+            if os.environ.get("COORDINATE_REQUIRE_POSTGRES"):
+                pytest.fail(f"COORDINATE_REQUIRE_POSTGRES is set but {POSTGRES_ENV} is not")
+            pytest.skip(
+                f"no PostgreSQL: set {POSTGRES_ENV}=postgresql://user@host:port/db "
+                "(make test-postgres starts a throwaway server)"
+            )
+        sep = "&" if "?" in base else "?"
+        url = f"{base}{sep}schema=t_fleet_{os.getpid()}_{next(_NAMES)}"
         try:
             connect(url).namespace(unique_namespace("probe")).destroy()
-        except Exception as e:  # the pg store is not in this build
-            pytest.skip(f"{POSTGRES_ENV}={url} cannot be opened here: {e}")
+        except Exception as e:  # no PostgreSQL store in this build, or no server
+            if os.environ.get("COORDINATE_REQUIRE_POSTGRES"):
+                raise
+            pytest.skip(f"{POSTGRES_ENV}: {url} cannot be opened here: {e}")
         return url
     raise ValueError(kind)
 

@@ -24,7 +24,7 @@ units:
 """
 
 
-@pytest.fixture(params=["sqlite", "http"])
+@pytest.fixture(params=["sqlite", "http", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Tuple[str, str]:
     """(URL, namespace) of a store holding the flow above."""
     url = store_url(request.param, tmp_path)
