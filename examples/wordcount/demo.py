@@ -118,7 +118,7 @@ def main() -> int:
                     if victim is not None and victim[0] != worker.pid:
                         pid, wname, unit = victim
                         print(
-                            f"\ndemo: kill -9 {pid}: the worker process {wname} is running "
+                            f"\ndemo: kill -9 {pid}: that worker process ({wname}) is running "
                             f"count/{unit}",
                             flush=True,
                         )
