@@ -83,7 +83,7 @@ def _json_out(value: Any) -> None:
 
 
 def _when(t: Optional[datetime]) -> str:
-    return "" if t is None else t.isoformat(timespec="seconds")
+    return "" if t is None else t.isoformat(timespec="milliseconds")
 
 
 # ------------------------------------------------------------------ store
