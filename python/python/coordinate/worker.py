@@ -18,7 +18,9 @@ type and message in its data. If the runtime itself fails while handling a
 task (say, an exception whose ``str()`` raises), the attempt is failed with
 a message saying so, and the worker thread goes on.
 
-:class:`WorkerPool` runs N worker threads as children of one parent worker.
+:class:`WorkerPool` runs N worker threads as children of one parent worker;
+with ``processes=`` it runs worker processes of N threads each, sharing a
+store by its URL (see :mod:`coordinate.processes`).
 A heartbeat thread renews the leases of tasks that run long and reports the
 workers' state through ``Worker.update``. Every decision about what runs
 next, leases, retries and chaining is the core's: this module only calls the
