@@ -61,11 +61,24 @@ def test_processes_drain_through_each_store(kind: str, tmp_path: Path) -> None:
     assert not pool.parent.active()
 
 
-def test_memory_store_is_refused_for_processes() -> None:
+def test_memory_store_is_refused_for_processes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot share a memory: store"):
         WorkerPool("memory:", processes=2)
     with pytest.raises(ValueError, match="processes must be a positive integer"):
         WorkerPool("memory:", processes=0)
+    with pytest.raises(ValueError, match="task_timeout needs processes="):
+        WorkerPool("memory:", task_timeout=5)
+    with pytest.raises(ValueError, match="processes need the store's URL"):
+        WorkerPool(connect("memory:"), processes=2)
+    # A URL without processes: threads of this process on that store.
+    url = store_url("sqlite", tmp_path)
+    connect(url).namespace("n").set_work_spec({"name": "s", "run_function": "r"})
+    connect(url).namespace("n").work_spec("s").add_work_unit("u")
+    pool = WorkerPool(url, "n", functions={"r": lambda task: None})
+    assert pool.run(handle_signals=False).exit_code == 0
+    assert connect(url).namespace("n").work_spec("s").work_unit("u").status() == (
+        WorkUnitStatus.FINISHED
+    )
 
 
 def test_registered_functions_reach_forked_processes(tmp_path: Path) -> None:

@@ -597,6 +597,8 @@ class WorkerPool:
             coordinate = connect(coordinate, token=token)
         self.coordinate = coordinate
         self.threads = workers
+        if task_timeout is not None and processes is None:
+            raise ValueError("task_timeout needs processes= (a thread cannot be stopped)")
         self.task_timeout = (
             None if task_timeout is None else _seconds(task_timeout, "task_timeout", positive=True)
         )
