@@ -67,8 +67,9 @@ def print_table(
         from rich.table import Table
 
         table = Table(title=title or None, title_justify="left")
-        for c in columns:
-            table.add_column(c)
+        for i, c in enumerate(columns):
+            numeric = bool(rows) and all(isinstance(r[i], int) for r in rows)
+            table.add_column(c, justify="right" if numeric else "left")
         for r in rows:
             table.add_row(*(str(x) for x in r))
         Console().print(table)
