@@ -31,5 +31,11 @@ def nap(task: Task) -> None:
 def exit_first(task: Task) -> None:
     """Leaves the process at once on a unit's first attempt (os._exit)."""
     if task.attempt_number == 1 and task.name in task.config.get("exit", []):
+        if task.config.get("how") == "segfault":
+            import ctypes
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
         os._exit(3)
     task.data["attempt"] = task.attempt_number

@@ -293,10 +293,11 @@ def test_progress_and_summary_come_from_the_store(tmp_path: Path) -> None:
     assert result.processes == 2 and result.restarts == 0
 
 
-def test_a_process_that_exits_mid_task_is_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["exit", "segfault"])
+def test_a_process_that_exits_mid_task_is_replaced(how: str, tmp_path: Path) -> None:
     url = store_url("sqlite", tmp_path)
     ns = connect(url).namespace("n")
-    spec_of(ns, "s", "exit_first", config={"exit": ["e1", "e2"]})
+    spec_of(ns, "s", "exit_first", config={"exit": ["e1", "e2"], "how": how})
     ns.work_spec("s").add_work_units(["e1", "e2", "ok1", "ok2"])
     pool = WorkerPool(url, "n", processes=2)
     result = pool.run(handle_signals=False)
@@ -305,5 +306,6 @@ def test_a_process_that_exits_mid_task_is_replaced(tmp_path: Path) -> None:
     for name in ("e1", "e2"):
         first, second = ns.work_spec("s").work_unit(name).attempts()
         assert first.status() == AttemptStatus.EXPIRED
-        assert "exited with status 3" in first.data()["expired"]
+        why = "exited with status 3" if how == "exit" else "killed by SIGSEGV"
+        assert why in first.data()["expired"]
         assert second.data()["attempt"] == 2
