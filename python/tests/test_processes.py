@@ -309,3 +309,22 @@ def test_a_process_that_exits_mid_task_is_replaced(how: str, tmp_path: Path) -> 
         why = "exited with status 3" if how == "exit" else "killed by SIGSEGV"
         assert why in first.data()["expired"]
         assert second.data()["attempt"] == 2
+
+
+def test_the_demo_kills_a_worker_process_and_still_finishes(tmp_path: Path) -> None:
+    from _stores import COORDINATED
+
+    demo = HERE.parents[1] / "examples" / "wordcount" / "demo.py"
+    env = dict(os.environ, COORDINATE_DEMO_DIR=str(tmp_path), COORDINATED=str(COORDINATED))
+    env.pop("COORDINATE_URL", None)
+    p = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True,
+                       timeout=180, env=env)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "store: coordinated at http://127.0.0.1:" in p.stdout
+    assert "demo: kill -9 " in p.stdout
+    [killed] = [line for line in p.stdout.splitlines() if "\texpired\t" in line]
+    assert killed.endswith("killed by SIGKILL")
+    assert "killed by SIGKILL; starting it again" in p.stderr
+    assert "exit status 0: all work done, nothing failed" in p.stdout
+    assert "    238  license" in p.stdout
+    assert (tmp_path / "wordcount.db").exists()
