@@ -42,7 +42,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Deque, Dict, List, Optional, Set, Tuple
 
-from ._coordinate import Attempt, Coordinate, Worker, connect
+from ._coordinate import Attempt, Coordinate, connect
 from ._errors import CoordinateError
 
 if TYPE_CHECKING:
@@ -681,4 +681,4 @@ def open_for_processes(target: Any, url: Optional[str], token: Optional[str]) ->
     return coord, url
 
 
-__all__ = ["ProcessSupervisor", "describe_exit", "start_methods", "Worker"]
+__all__ = ["ProcessSupervisor", "describe_exit", "open_for_processes", "start_methods"]
