@@ -8,7 +8,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: test test-core test-sql test-server test-python test-wasm lint bench bench-core demo venv
 
-test: lint test-core test-sql test-server test-python test-wasm
+test: lint test-core test-sql test-server test-python test-wasm test-dist
 
 lint:
 	cargo fmt --all -- --check
@@ -87,11 +87,30 @@ bench-stores: python-dev
 	$(PY) python/benches/bench_stores.py
 
 # ---- The README's main job: the word count pipeline (examples/wordcount) ----
-# Builds the package into .venv (with PyYAML and rich), then runs the flow with
-# the `coordinate` command: live progress on a terminal, plain lines otherwise,
-# then the summary table and the result (the most common words).
-demo: python-dev
-	$(VENV)/bin/coordinate run examples/wordcount/flow.yaml --workers 4
+# Builds the package into .venv and coordinated, then examples/wordcount/demo.py:
+# `coordinate serve` on a SQLite file in a fresh folder, `coordinate load` of the
+# flow, `coordinate worker --processes 3 --until-empty`, a real SIGKILL to the
+# worker process running a count task, the expiry and the rerun, the status,
+# the top words and where the state lives.
+demo: python-dev coordinated
+	COORDINATED=$(CURDIR)/$(COORDINATED) $(PY) examples/wordcount/demo.py
+
+# ---- Release artifacts (dist/) ----
+# The abi3 wheel (maturin), the npm tarball of the Node package (wasm/pkg-node)
+# and the coordinated binary; test-dist installs the wheel into a fresh venv
+# and runs the quickstart and `coordinate --help` from it (check_dist.py).
+.PHONY: dist test-dist
+DIST := dist
+dist: python-dev coordinated wasm-build
+	rm -rf $(DIST)
+	mkdir -p $(DIST)
+	$(MATURIN_ENV) $(VENV)/bin/maturin build --release --out $(DIST)
+	cd wasm/pkg-node && npm pack --silent --pack-destination $(CURDIR)/$(DIST)
+	cp $(COORDINATED) $(DIST)/coordinated
+	ls -l $(DIST)
+
+test-dist: dist
+	COORDINATE_DIST=$(CURDIR)/$(DIST) $(PY) -m pytest -q python/tests/check_dist.py
 
 # ---- JavaScript package (wasm/, scripts/wasm-*.sh) ----
 .PHONY: wasm-toolchain wasm-build

@@ -1105,6 +1105,9 @@ def test_runtime_and_example_pass_mypy_strict() -> None:
         "python/python/coordinate/flow.py",
         "python/python/coordinate/progress.py",
         "python/python/coordinate/cli.py",
+        "python/python/coordinate/processes.py",
+        "python/python/coordinate/admin.py",
+        "examples/wordcount/demo.py",
         "examples/wordcount/wordcount.py",
         "python/tests/test_worker.py",
     ]

@@ -277,8 +277,14 @@ def headline(result: RunResult) -> str:
     text = (
         f"{how} with {result.workers} worker{'s' if result.workers != 1 else ''}: "
         f"{st.tasks} tasks ({st.finished} finished, {st.failed} failed, {st.retried} retried), "
-        f"{rate:.1f} tasks/s; {st.renewed} leases renewed, {st.expired} expired at shutdown"
+        f"{rate:.1f} tasks/s; {st.renewed} leases renewed, {st.expired} expired "
+        + ("(at shutdown, or their worker process died)" if result.processes else "at shutdown")
     )
+    if result.processes:
+        text += (
+            f"; {result.processes} worker process{'es' if result.processes != 1 else ''}, "
+            f"restarted {result.restarts} time{'s' if result.restarts != 1 else ''}"
+        )
     if st.lost:
         text += f", {st.lost} results dropped (lease lost)"
     left = sum(s.open for s in result.specs if s.served and not s.paused)

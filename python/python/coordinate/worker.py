@@ -18,7 +18,9 @@ type and message in its data. If the runtime itself fails while handling a
 task (say, an exception whose ``str()`` raises), the attempt is failed with
 a message saying so, and the worker thread goes on.
 
-:class:`WorkerPool` runs N worker threads as children of one parent worker.
+:class:`WorkerPool` runs N worker threads as children of one parent worker;
+with ``processes=`` it runs worker processes of N threads each, sharing a
+store by its URL (see :mod:`coordinate.processes`).
 A heartbeat thread renews the leases of tasks that run long and reports the
 workers' state through ``Worker.update``. Every decision about what runs
 next, leases, retries and chaining is the core's: this module only calls the
@@ -79,9 +81,11 @@ from ._coordinate import (
     WorkUnit,
     extract_add_work_unit_item,
     extract_work_unit_output,
+    connect,
 )
 from ._errors import CoordinateError, GoneError, LostLeaseError, NotPendingError
 from ._status import WorkUnitStatus
+from .processes import ProcessSupervisor, open_for_processes
 
 __all__ = [
     "DEFAULT_RUNTIMES",
@@ -474,6 +478,10 @@ class RunResult:
     workers: int
     failed_units: int
     results: Tuple[Tuple[str, str, Any], ...] = ()
+    #: With worker processes: how many, and how many times one was started
+    #: again after it died or was stopped for a timeout.
+    processes: int = 0
+    restarts: int = 0
 
     @property
     def work_left(self) -> bool:
@@ -539,15 +547,34 @@ class WorkerPool:
     their attempts. Durations are seconds or timedeltas between 0 and
     :data:`MAX_SECONDS` (``lifetime`` and ``renew_every`` above 0); others
     raise ``ValueError``. ``functions`` maps run_function names to functions, on
-    top of :func:`register`'s registry.
+    top of :func:`register`'s registry. ``coordinate`` may also be a store
+    URL (opened with :func:`coordinate.connect`, with ``token``).
+
+    With ``processes=N`` the pool runs N worker processes of ``workers``
+    threads each (see :mod:`coordinate.processes`): ``coordinate`` is then the
+    store's URL (or pass ``url=`` beside a Coordinate), which every process
+    opens itself; ``memory:`` cannot be shared and raises ``ValueError``.
+    A process that dies has its attempts expired and is started again; a
+    task running past ``task_timeout`` seconds (or its spec data's
+    ``timeout``) has its process replaced and its attempt failed.
+    ``start_method`` is ``"fork"`` (default where available: registered
+    functions carry over) or ``"spawn"``. Progress and the summary then come
+    from the store's unit counts. ``parent`` names a worker to register this
+    pool's parent worker under.
     """
 
     def __init__(
         self,
-        coordinate: Coordinate,
+        coordinate: Union[Coordinate, str],
         namespace: Union[str, Namespace] = "",
         *,
         workers: int = 1,
+        processes: Optional[int] = None,
+        url: Optional[str] = None,
+        token: Optional[str] = None,
+        task_timeout: Optional[_Seconds] = None,
+        start_method: Optional[str] = None,
+        parent: Optional[str] = None,
         name: Optional[str] = None,
         runtimes: Sequence[str] = DEFAULT_RUNTIMES,
         work_specs: Optional[Sequence[str]] = None,
@@ -559,7 +586,22 @@ class WorkerPool:
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError("workers must be a positive integer")
+        if processes is not None and (
+            isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
+        ):
+            raise ValueError("processes must be a positive integer")
+        self._supervisor: Optional[ProcessSupervisor] = None
+        if processes is not None:
+            coordinate, url = open_for_processes(coordinate, url, token)
+        elif isinstance(coordinate, str):
+            coordinate = connect(coordinate, token=token)
         self.coordinate = coordinate
+        self.threads = workers
+        if task_timeout is not None and processes is None:
+            raise ValueError("task_timeout needs processes= (a thread cannot be stopped)")
+        self.task_timeout = (
+            None if task_timeout is None else _seconds(task_timeout, "task_timeout", positive=True)
+        )
         self.namespace = (
             coordinate.namespace(namespace) if isinstance(namespace, str) else namespace
         )
@@ -581,8 +623,20 @@ class WorkerPool:
         self.name = name or f"{host}:{os.getpid()}:pool{next(_pool_ids)}"
         self._identity = {"host": host, "pid": os.getpid(), "runtime": "python"}
         self.parent: Worker = self.namespace.worker(self.name)
+        if parent is not None:
+            self.parent.set_parent(self.namespace.worker(parent))
         self._children: List[_Child] = []
-        for i in range(workers):
+        if processes is not None:
+            assert url is not None
+            self._supervisor = ProcessSupervisor(
+                self,
+                url,
+                processes=processes,
+                token=token,
+                task_timeout=self.task_timeout,
+                start_method=start_method,
+            )
+        for i in range(0 if processes is not None else workers):
             child = self.namespace.worker(f"{self.name}/{i}")
             child.set_parent(self.parent)
             self._children.append(_Child(child, i))
@@ -605,7 +659,10 @@ class WorkerPool:
 
     @property
     def children(self) -> List[Worker]:
-        """The child workers, one per thread."""
+        """The child workers, one per thread (with ``processes``: the
+        workers of the processes, as the store lists them)."""
+        if self._supervisor is not None:
+            return self.parent.children()
         return [c.worker for c in self._children]
 
     @property
@@ -618,6 +675,9 @@ class WorkerPool:
         """Asks a running :meth:`run` to stop: no new requests; running tasks
         get ``grace`` seconds (none with ``now=True``). Safe from any thread
         and from signal handlers."""
+        if self._supervisor is not None:
+            self._supervisor.stop(now=now)
+            return
         if now:
             self._force = True
         if self._stop_request is None:
@@ -639,6 +699,10 @@ class WorkerPool:
         thread) SIGINT and SIGTERM stop it gracefully; a second one stops it
         at once.
         """
+        if self._supervisor is not None:
+            return self._supervisor.run(
+                until_idle=until_idle, handle_signals=handle_signals, progress=progress, tick=tick
+            )
         self._stopping.clear()
         self._closed = False
         self._heartbeat_stop.clear()
@@ -884,10 +948,25 @@ class WorkerPool:
 
     def _report_parent(self) -> None:
         data: Dict[str, Any] = dict(self._identity)
+        st = self.stats
         data.update(
             workers=len(self._children),
             runtimes=list(self.runtimes),
             lifetime=self.lifetime,
+            # What this pool did so far: a parent of worker processes adds
+            # these up from the store (see coordinate.processes).
+            stats={
+                "finished": st.finished,
+                "failed": st.failed,
+                "retried": st.retried,
+                "expired": st.expired,
+                "lost": st.lost,
+                "renewed": st.renewed,
+                "per_spec": {
+                    name: [p.finished, p.failed, p.retried, p.seconds]
+                    for name, p in st.per_spec.items()
+                },
+            },
         )
         self._update(self.parent, data)
 
