@@ -17,21 +17,22 @@
 //! would be an opaque `RuntimeError: unreachable` that leaves the instance
 //! dead.
 //!
-//! Memory: every handle is a small Rust object owned by its JavaScript
-//! wrapper. wasm-bindgen registers each wrapper with a
-//! `FinalizationRegistry`, so dropped handles are freed by the garbage
-//! collector; `free()` (or `using` with `Symbol.dispose`) frees one at once.
-//! A handle holds only an id and a reference to its `Coordinate`'s state.
+//! Memory: the handle classes are plain JavaScript objects holding store ids
+//! (`wire.rs`), so they own nothing in wasm memory and a dropped handle is
+//! ordinary garbage; `free()` (or `using`) only retires the one handle.
+//! Each `Coordinate` owns one wasm-bindgen object (`CoordinateCore`), and
+//! each `MockClock` is one, freed by the garbage collector through
+//! wasm-bindgen's `FinalizationRegistry`.
 
 mod convert;
 mod errors;
 mod functions;
 mod handles;
 mod records;
+mod wire;
 mod worker;
 
-pub use handles::{JsCoordinate, JsMockClock, JsNamespace, JsWorkSpec, JsWorkUnit};
-pub use worker::{JsAttempt, JsWorker};
+pub use handles::{JsCoordinate, JsMockClock};
 
 /// Results of exported functions: a thrown JavaScript value on failure.
 pub(crate) type JsResult<T> = Result<T, wasm_bindgen::JsValue>;
