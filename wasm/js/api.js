@@ -142,29 +142,54 @@ export const AttemptStatus = statusObject(
 // object stay valid). Each method passes the ids to a hidden function of the
 // module, which rebuilds the core handle from them (src/wire.rs).
 //
-// Returned handles arrive as numbers in wasm memory (read through
-// `Float64Array` `F64` from word `at`) and one string of names (`NAMES`,
-// cut at `pos`), in the layout src/wire.rs writes. Reading is synchronous
-// and runs no user code, so one module-level cursor serves every call.
+// Returned handles arrive in wasm memory, in the layout src/wire.rs writes:
+// numbers (read through the `Float64Array` `F64` from word `at`) and the
+// names' UTF-8 bytes, decoded at once into `NAMES` and cut at `pos`. Each
+// Coordinate's engine object keeps the namespace, spec and worker records
+// it has seen by id (`_kept`), which replies then send as an id alone.
+// Reading is synchronous and runs no user code, so one module-level cursor
+// serves every call.
 
 const INTERNAL = Symbol('coordinate.internal');
 let memory = null;
 let F64 = new Float64Array(0);
+let U8 = new Uint8Array(0);
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 let NAMES = '';
 let at = 0;
 let pos = 0;
+let kept = null;
 let lastNs = null;
 let lastSpec = null;
 let lastWorker = null;
 
-/** Starts reading the reply whose names are `names`; returns its handle count. */
-function begin(names) {
-  if (F64.buffer !== memory.buffer) F64 = new Float64Array(memory.buffer);
-  NAMES = names;
+/** Starts reading the reply at byte `ptr` for engine object `c`; returns its handle count. */
+function begin(c, ptr) {
+  const buffer = memory.buffer;
+  if (F64.buffer !== buffer) {
+    F64 = new Float64Array(buffer);
+    U8 = new Uint8Array(buffer);
+  }
+  at = ptr >>> 3;
+  const count = F64[at];
+  const namesAt = F64[at + 1];
+  const namesLen = F64[at + 2];
+  const flags = F64[at + 3];
+  at += 4;
+  kept = c._kept;
+  if (kept === undefined || flags & 2) {
+    kept = c._kept = { ns: new Map(), spec: new Map(), worker: new Map() };
+  }
+  if (namesLen === 0) {
+    NAMES = '';
+  } else if (flags & 1 && namesLen <= 512) {
+    NAMES = String.fromCharCode.apply(null, U8.subarray(namesAt, namesAt + namesLen));
+  } else {
+    NAMES = decoder.decode(U8.subarray(namesAt, namesAt + namesLen));
+  }
   pos = 0;
-  at = wasm.__outPtr() >>> 3;
   lastNs = lastSpec = lastWorker = null;
-  return F64[at++];
+  return count;
 }
 
 function readName() {
@@ -176,15 +201,19 @@ function readName() {
 
 function readNs() {
   const id = F64[at++];
-  if (id < 0) return lastNs;
-  return (lastNs = { id, name: readName() });
+  if (id < 0) return (lastNs = id === -1 ? lastNs : kept.ns.get(-2 - id));
+  const ns = { id, name: readName() };
+  kept.ns.set(id, ns);
+  return (lastNs = ns);
 }
 
 function readSpec() {
   const id = F64[at++];
-  if (id < 0) return lastSpec;
-  const ns = readNs();
-  return (lastSpec = { id, ns, name: readName() });
+  if (id < 0) return (lastSpec = id === -1 ? lastSpec : kept.spec.get(-2 - id));
+  const spec = { id, ns: readNs(), name: '' };
+  spec.name = readName();
+  kept.spec.set(id, spec);
+  return (lastSpec = spec);
 }
 
 function readUnit(spec) {
@@ -195,9 +224,11 @@ function readUnit(spec) {
 
 function readWorker() {
   const id = F64[at++];
-  if (id < 0) return lastWorker;
-  const ns = readNs();
-  return (lastWorker = { id, ns, name: readName() });
+  if (id < 0) return (lastWorker = id === -1 ? lastWorker : kept.worker.get(-2 - id));
+  const worker = { id, ns: readNs(), name: '' };
+  worker.name = readName();
+  kept.worker.set(id, worker);
+  return (lastWorker = worker);
 }
 
 function readAttempt(c) {
@@ -206,26 +237,26 @@ function readAttempt(c) {
   return new Attempt(INTERNAL, c, unit, worker, F64[at++]);
 }
 
-const attemptList = (c, names) => {
-  const n = begin(names);
+function attemptList(c, ptr) {
+  const n = begin(c, ptr);
   const out = new Array(n);
   for (let i = 0; i < n; i++) out[i] = readAttempt(c);
   return out;
-};
-const oneAttempt = (c, names) => (begin(names) === 0 ? null : readAttempt(c));
-const oneNs = (c, names) => (begin(names), new Namespace(INTERNAL, c, readNs()));
-const oneSpec = (c, names) => (begin(names), new WorkSpec(INTERNAL, c, readSpec()));
-const oneWorker = (c, names) => (begin(names), new Worker(INTERNAL, c, readWorker()));
-const unitOf = (c, spec, names) => (begin(names), new WorkUnit(INTERNAL, c, readUnit(spec)));
-function workerList(c, names) {
-  const n = begin(names);
+}
+const oneAttempt = (c, ptr) => (begin(c, ptr) === 0 ? null : readAttempt(c));
+const oneNs = (c, ptr) => (begin(c, ptr), new Namespace(INTERNAL, c, readNs()));
+const oneSpec = (c, ptr) => (begin(c, ptr), new WorkSpec(INTERNAL, c, readSpec()));
+const oneWorker = (c, ptr) => (begin(c, ptr), new Worker(INTERNAL, c, readWorker()));
+const unitOf = (c, spec, ptr) => (begin(c, ptr), new WorkUnit(INTERNAL, c, readUnit(spec)));
+function workerList(c, ptr) {
+  const n = begin(c, ptr);
   const out = new Array(n);
   for (let i = 0; i < n; i++) out[i] = new Worker(INTERNAL, c, readWorker());
   return out;
 }
 /** A `Map` by name of the handles `make(record)` of a reply of `read()` records. */
-function byName(names, read, make) {
-  const n = begin(names);
+function byName(c, ptr, read, make) {
+  const n = begin(c, ptr);
   const map = new Map();
   for (let i = 0; i < n; i++) {
     const handle = make(read());
@@ -314,7 +345,7 @@ export class Coordinate extends Handle {
   /** Every live namespace by name. */
   namespaces() {
     const c = this._c ?? freed(this);
-    return byName(c.namespaces(), readNs, (r) => new Namespace(INTERNAL, c, r));
+    return byName(c, c.namespaces(), readNs, (r) => new Namespace(INTERNAL, c, r));
   }
 
   /** Unit counts by namespace, work spec and status. */
@@ -390,7 +421,7 @@ export class Namespace extends Handle {
   /** Every worker of the namespace by name. */
   workers() {
     const c = this._c ?? freed(this);
-    return byName(native().__nsWorkers(c, this._n.id), readWorker, (r) => new Worker(INTERNAL, c, r));
+    return byName(c, native().__nsWorkers(c, this._n.id), readWorker, (r) => new Worker(INTERNAL, c, r));
   }
 
   /** Unit counts by work spec and status. */
@@ -473,8 +504,8 @@ export class WorkSpec extends Handle {
   workUnits(query) {
     const c = this._c ?? freed(this);
     const s = this._s;
-    const names = native().__specWorkUnits(c, s.ns.id, s.id, query);
-    return byName(names, () => readUnit(s), (r) => new WorkUnit(INTERNAL, c, r));
+    const ptr = native().__specWorkUnits(c, s.ns.id, s.id, query);
+    return byName(c, ptr, () => readUnit(s), (r) => new WorkUnit(INTERNAL, c, r));
   }
 
   /** How many units have each status (statuses with no units are absent). */
@@ -639,8 +670,8 @@ export class Worker extends Handle {
   parent() {
     const c = this._c ?? freed(this);
     const w = this._w;
-    const names = native().__workerParent(c, w.ns.id, w.id);
-    return begin(names) === 0 ? null : new Worker(INTERNAL, c, readWorker());
+    const ptr = native().__workerParent(c, w.ns.id, w.id);
+    return begin(c, ptr) === 0 ? null : new Worker(INTERNAL, c, readWorker());
   }
 
   /** Moves this worker under `parent`, or makes it a root with `null`. */
@@ -905,6 +936,7 @@ function guardClock(MockClock) {
 export function install(module) {
   wasm = module;
   memory = module.__memory();
+  F64 = new Float64Array(0);
   module.__setErrorFactory(makeError);
   guardClock(module.MockClock);
 }

@@ -32,7 +32,7 @@ use crate::records::{
     item_from_js, meta_from_js, meta_to_js, query_from_js, summary_to_js, unit_meta_from_js,
     unit_meta_from_opt, unit_meta_to_js,
 };
-use crate::wire::{namespace, reply, spec, unit};
+use crate::wire::{namespace, reply, spec, unit, Known};
 use crate::JsResult;
 
 // ------------------------------------------------------ a clock as argument
@@ -133,11 +133,19 @@ impl JsMockClock {
 /// The store behind one JavaScript `Coordinate` (hidden; `js/api.js` wraps
 /// it). Every handle of the store holds this object.
 #[wasm_bindgen(js_name = CoordinateCore, skip_typescript)]
-pub struct JsCoordinate(AssertUnwindSafe<Coordinate>);
+pub struct JsCoordinate {
+    core: AssertUnwindSafe<Coordinate>,
+    /// The records its JavaScript reader keeps (see `wire.rs`).
+    known: AssertUnwindSafe<RefCell<Known>>,
+}
 
 impl JsCoordinate {
     pub(crate) fn core(&self) -> &Coordinate {
-        &self.0
+        &self.core
+    }
+
+    pub(crate) fn known(&self) -> &RefCell<Known> {
+        &self.known
     }
 }
 
@@ -153,35 +161,36 @@ impl JsCoordinate {
             None => Arc::new(coordinate::SystemClock),
         };
         let seed = o.map("seed", to_seed)?;
-        Ok(JsCoordinate(AssertUnwindSafe(Coordinate::with_options(
-            clock, seed,
-        ))))
+        Ok(JsCoordinate {
+            core: AssertUnwindSafe(Coordinate::with_options(clock, seed)),
+            known: AssertUnwindSafe(RefCell::default()),
+        })
     }
 
     /// The namespace called `name` (default `""`), created if absent.
-    pub fn namespace(&self, name: Option<JsValue>) -> JsResult<JsValue> {
+    pub fn namespace(&self, name: Option<JsValue>) -> JsResult<u32> {
         let name = match name {
             None => String::new(),
             Some(name) => to_string(&name, "name")?,
         };
-        let ns = self.0.namespace(&name).map_err(to_js)?;
-        Ok(reply([ns], |o, ns| o.ns(&ns)))
+        let ns = self.core.namespace(&name).map_err(to_js)?;
+        Ok(reply(self, [ns], |o, ns| o.ns(&ns)))
     }
 
     /// Every live namespace, by name.
-    pub fn namespaces(&self) -> JsResult<JsValue> {
-        let all = self.0.namespaces().map_err(to_js)?;
-        Ok(reply(all.values(), |o, ns| o.ns(ns)))
+    pub fn namespaces(&self) -> JsResult<u32> {
+        let all = self.core.namespaces().map_err(to_js)?;
+        Ok(reply(self, all.values(), |o, ns| o.ns(ns)))
     }
 
     /// Unit counts by namespace, work spec and status.
     pub fn summarize(&self) -> JsResult<Array> {
-        self.0.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
+        self.core.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
     }
 
     /// The current time of this Coordinate's clock.
     pub fn now(&self) -> JsValue {
-        from_instant(self.0.now())
+        from_instant(self.core.now())
     }
 }
 
@@ -203,15 +212,15 @@ exports! {
     "__nsDestroy" fn ns_destroy(c: &JsCoordinate, ns: f64) -> () {
         namespace(c, ns).destroy().map_err(to_js)
     }
-    "__nsSetWorkSpec" fn ns_set_work_spec(c: &JsCoordinate, ns: f64, data: &JsValue) -> JsValue {
+    "__nsSetWorkSpec" fn ns_set_work_spec(c: &JsCoordinate, ns: f64, data: &JsValue) -> u32 {
         let data = to_map(data, "data")?;
         let spec = namespace(c, ns).set_work_spec(data).map_err(to_js)?;
-        Ok(reply([spec], |o, s| o.spec(&s)))
+        Ok(reply(c, [spec], |o, s| o.spec(&s)))
     }
-    "__nsWorkSpec" fn ns_work_spec(c: &JsCoordinate, ns: f64, name: &JsValue) -> JsValue {
+    "__nsWorkSpec" fn ns_work_spec(c: &JsCoordinate, ns: f64, name: &JsValue) -> u32 {
         let name = to_string(name, "name")?;
         let spec = namespace(c, ns).work_spec(&name).map_err(to_js)?;
-        Ok(reply([spec], |o, s| o.spec(&s)))
+        Ok(reply(c, [spec], |o, s| o.spec(&s)))
     }
     "__nsDestroyWorkSpec" fn ns_destroy_work_spec(c: &JsCoordinate, ns: f64, name: &JsValue) -> () {
         let name = to_string(name, "name")?;
@@ -220,14 +229,14 @@ exports! {
     "__nsWorkSpecNames" fn ns_work_spec_names(c: &JsCoordinate, ns: f64) -> Vec<String> {
         namespace(c, ns).work_spec_names().map_err(to_js)
     }
-    "__nsWorker" fn ns_worker(c: &JsCoordinate, ns: f64, name: &JsValue) -> JsValue {
+    "__nsWorker" fn ns_worker(c: &JsCoordinate, ns: f64, name: &JsValue) -> u32 {
         let name = to_string(name, "name")?;
         let w = namespace(c, ns).worker(&name).map_err(to_js)?;
-        Ok(reply([w], |o, w| o.worker(&w)))
+        Ok(reply(c, [w], |o, w| o.worker(&w)))
     }
-    "__nsWorkers" fn ns_workers(c: &JsCoordinate, ns: f64) -> JsValue {
+    "__nsWorkers" fn ns_workers(c: &JsCoordinate, ns: f64) -> u32 {
         let all = namespace(c, ns).workers().map_err(to_js)?;
-        Ok(reply(all.values(), |o, w| o.worker(w)))
+        Ok(reply(c, all.values(), |o, w| o.worker(w)))
     }
     "__nsSummarize" fn ns_summarize(c: &JsCoordinate, ns: f64) -> Array {
         namespace(c, ns).summarize().map(|s| summary_to_js(&s)).map_err(to_js)
@@ -260,12 +269,12 @@ exports! {
     }
     "__specAddWorkUnit" fn spec_add_work_unit(
         c: &JsCoordinate, ns: f64, s: f64, name: &JsValue, data: Option<JsValue>, meta: Option<JsValue>
-    ) -> JsValue {
+    ) -> u32 {
         let name = to_string(name, "name")?;
         let data = opt_map(data, "data")?.unwrap_or_default();
         let meta = unit_meta_from_opt(meta, "meta")?;
         let u = spec(c, ns, s).add_work_unit(&name, data, meta).map_err(to_js)?;
-        Ok(reply([u], |o, u| o.unit_in_spec(&u)))
+        Ok(reply(c, [u], |o, u| o.unit_in_spec(&u)))
     }
     "__specAddWorkUnits" fn spec_add_work_units(c: &JsCoordinate, ns: f64, s: f64, items: &JsValue) -> usize {
         let mut all = Vec::new();
@@ -294,15 +303,15 @@ exports! {
         }
         spec(c, ns, s).add_work_units(all).map_err(to_js)
     }
-    "__specWorkUnit" fn spec_work_unit(c: &JsCoordinate, ns: f64, s: f64, name: &JsValue) -> JsValue {
+    "__specWorkUnit" fn spec_work_unit(c: &JsCoordinate, ns: f64, s: f64, name: &JsValue) -> u32 {
         let name = to_string(name, "name")?;
         let u = spec(c, ns, s).work_unit(&name).map_err(to_js)?;
-        Ok(reply([u], |o, u| o.unit_in_spec(&u)))
+        Ok(reply(c, [u], |o, u| o.unit_in_spec(&u)))
     }
-    "__specWorkUnits" fn spec_work_units(c: &JsCoordinate, ns: f64, s: f64, query: Option<JsValue>) -> JsValue {
+    "__specWorkUnits" fn spec_work_units(c: &JsCoordinate, ns: f64, s: f64, query: Option<JsValue>) -> u32 {
         let query = query_from_js(query, "query")?;
         let all = spec(c, ns, s).work_units(&query).map_err(to_js)?;
-        Ok(reply(all.values(), |o, u| o.unit_in_spec(u)))
+        Ok(reply(c, all.values(), |o, u| o.unit_in_spec(u)))
     }
     "__specCountWorkUnitStatus" fn spec_count_work_unit_status(c: &JsCoordinate, ns: f64, s: f64) -> js_sys::Map {
         let map = js_sys::Map::new();
@@ -357,16 +366,16 @@ exports! {
         let priority = to_priority(priority, "priority")?;
         unit(c, ns, s, hi, lo).set_priority(priority).map_err(to_js)
     }
-    "__unitActiveAttempt" fn unit_active_attempt(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> JsValue {
+    "__unitActiveAttempt" fn unit_active_attempt(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> u32 {
         let a = unit(c, ns, s, hi, lo).active_attempt().map_err(to_js)?;
-        Ok(reply(a, |o, a| o.attempt(&a)))
+        Ok(reply(c, a, |o, a| o.attempt(&a)))
     }
     "__unitClearActiveAttempt" fn unit_clear_active_attempt(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> () {
         unit(c, ns, s, hi, lo).clear_active_attempt().map_err(to_js)
     }
-    "__unitAttempts" fn unit_attempts(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> JsValue {
+    "__unitAttempts" fn unit_attempts(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> u32 {
         let all = unit(c, ns, s, hi, lo).attempts().map_err(to_js)?;
-        Ok(reply(all, |o, a| o.attempt(&a)))
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
     "__unitNumAttempts" fn unit_num_attempts(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> usize {
         unit(c, ns, s, hi, lo).num_attempts().map_err(to_js)

@@ -15,18 +15,21 @@
 //! store, as every core handle does.
 //!
 //! Returned handles travel the other way through one buffer: a call writes
-//! numbers (ids, name lengths) into [`Out`], which JavaScript reads as a
-//! `Float64Array` over wasm memory, and the names into one string, returned
-//! as the call's value and cut by the lengths. A namespace, spec or worker
-//! equal to the previous one of its kind in the same reply is written as
-//! `-1` (so the hundred attempts of a batch carry their spec and worker
-//! once). Ids of namespaces, specs, workers and attempts are counters below
-//! 2^53 and travel as numbers; a unit id is any `u64` (the memory store puts
-//! a slot in its high half) and travels as two `u32` halves.
+//! numbers (ids, name lengths) and the names' UTF-8 bytes into [`Out`] and
+//! returns where they are; JavaScript reads them through views of wasm
+//! memory (one decode of all the names, then cuts by the lengths). A
+//! namespace, spec or worker equal to the previous one of its kind in the
+//! same reply is written as `-1` (so the hundred attempts of a batch carry
+//! their spec and worker once), and one the reader already keeps (see
+//! [`Known`]) as its id alone, so a batch of one attempt carries one name,
+//! its unit's. Ids of namespaces, specs, workers and attempts are counters
+//! below 2^53 and travel as numbers; a unit id is any `u64` (the memory
+//! store puts a slot in its high half) and travels as two `u32` halves.
 //!
 //! The reader is `js/api.js` (`Reader`); the two must change together.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use coordinate::backend::{AttemptRef, Id, NsRef, SpecRef, UnitRef, WorkerRef};
@@ -40,46 +43,84 @@ thread_local! {
     static NO_NAME: Arc<str> = Arc::from("");
 }
 
+/// How many namespaces, specs and workers one Coordinate's reader keeps
+/// by id before both sides start over (a bound on memory, not a limit).
+const KNOWN_MAX: usize = 4096;
+
+/// The kinds of record the reader keeps by id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Ns,
+    Spec,
+    Worker,
+}
+
+/// The records (id and name) of one Coordinate that its JavaScript reader
+/// has kept: those are sent as their id alone. Names never change for an
+/// id (ids are not reused), so a kept record stays true.
+#[derive(Default)]
+pub(crate) struct Known(HashSet<(Kind, Id)>);
+
 /// The numbers and names of one reply's handles.
+///
+/// Layout (all `f64`): `[count, names_ptr, names_len, flags]`, then the
+/// handles. `flags` bit 0: the names are ASCII; bit 1: the reader drops
+/// its kept records first. A namespace, spec or worker is `-1` (the
+/// previous one of its kind in this reply), `-2 - id` (a record the
+/// reader kept), or `id` followed by its parts and its name's length.
 #[derive(Default)]
 pub(crate) struct Out {
     nums: Vec<f64>,
-    names: String,
+    names: Vec<u8>,
+    known: HashSet<(Kind, Id)>,
     last_ns: Option<Id>,
     last_spec: Option<Id>,
     last_worker: Option<Id>,
 }
 
-/// Where the numbers of the last reply start (a byte offset into wasm
-/// memory; hidden, not API). The first number is the count of handles.
-#[wasm_bindgen(js_name = "__outPtr", skip_typescript)]
-pub fn out_ptr() -> u32 {
-    OUT.with(|o| o.borrow().nums.as_ptr() as u32)
-}
-
-/// The wasm memory, for the reader's `Float64Array` (hidden, not API).
+/// The wasm memory, for the reader's views (hidden, not API).
 #[wasm_bindgen(js_name = "__memory", skip_typescript)]
 pub fn memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-/// Writes the handles `items` with `put`; returns the names string.
-pub(crate) fn reply<T>(items: impl IntoIterator<Item = T>, put: impl Fn(&mut Out, T)) -> JsValue {
+/// Writes the handles `items` with `put`, for the reader of `c`; returns
+/// where the numbers start (a byte offset into wasm memory).
+pub(crate) fn reply<T>(
+    c: &JsCoordinate,
+    items: impl IntoIterator<Item = T>,
+    put: impl Fn(&mut Out, T),
+) -> u32 {
     OUT.with(|o| {
         let mut o = o.borrow_mut();
+        let o = &mut *o;
+        let mut known = c.known().borrow_mut();
+        let mut flags = 0.0;
+        if known.0.len() > KNOWN_MAX {
+            known.0.clear();
+            flags += 2.0;
+        }
+        std::mem::swap(&mut o.known, &mut known.0);
         o.nums.clear();
         o.names.clear();
         o.last_ns = None;
         o.last_spec = None;
         o.last_worker = None;
-        o.nums.push(0.0);
+        o.nums.extend([0.0; 4]);
         let mut count = 0u32;
         for item in items {
-            put(&mut o, item);
+            put(o, item);
             count += 1;
         }
+        std::mem::swap(&mut o.known, &mut known.0);
+        if o.names.is_ascii() {
+            flags += 1.0;
+        }
         o.nums[0] = f64::from(count);
-        JsValue::from_str(&o.names)
+        o.nums[1] = o.names.as_ptr() as usize as f64;
+        o.nums[2] = o.names.len() as f64;
+        o.nums[3] = flags;
+        o.nums.as_ptr() as u32
     })
 }
 
@@ -96,33 +137,45 @@ fn utf16_len(s: &str) -> f64 {
 impl Out {
     fn name(&mut self, name: &str) {
         self.nums.push(utf16_len(name));
-        self.names.push_str(name);
+        self.names.extend_from_slice(name.as_bytes());
     }
 
-    /// A namespace: `-1`, or its id and name.
+    /// Writes `-1`, `-2 - id` or `id`; true when the record's parts follow.
+    fn record(&mut self, kind: Kind, id: Id) -> bool {
+        let last = match kind {
+            Kind::Ns => &mut self.last_ns,
+            Kind::Spec => &mut self.last_spec,
+            Kind::Worker => &mut self.last_worker,
+        };
+        if *last == Some(id) {
+            self.nums.push(-1.0);
+            return false;
+        }
+        *last = Some(id);
+        if !self.known.insert((kind, id)) {
+            self.nums.push(-2.0 - id as f64);
+            return false;
+        }
+        self.nums.push(id as f64);
+        true
+    }
+
+    /// A namespace: its id, then its name.
     pub(crate) fn ns(&mut self, ns: &Namespace) {
-        if self.last_ns == Some(ns.id()) {
-            self.nums.push(-1.0);
-            return;
+        if self.record(Kind::Ns, ns.id()) {
+            self.name(ns.name());
         }
-        self.last_ns = Some(ns.id());
-        self.nums.push(ns.id() as f64);
-        self.name(ns.name());
     }
 
-    /// A work spec: `-1`, or its id, its namespace and its name.
+    /// A work spec: its id, then its namespace and its name.
     pub(crate) fn spec(&mut self, spec: &WorkSpec) {
-        if self.last_spec == Some(spec.id()) {
-            self.nums.push(-1.0);
-            return;
+        if self.record(Kind::Spec, spec.id()) {
+            self.ns(spec.namespace());
+            self.name(spec.name());
         }
-        self.last_spec = Some(spec.id());
-        self.nums.push(spec.id() as f64);
-        self.ns(spec.namespace());
-        self.name(spec.name());
     }
 
-    /// A work unit of a spec the reader knows: its id and name.
+    /// A work unit of a spec the reader knows: its id's halves and its name.
     pub(crate) fn unit_in_spec(&mut self, unit: &WorkUnit) {
         let id = unit.key().unit;
         self.nums.push((id >> 32) as f64);
@@ -136,16 +189,12 @@ impl Out {
         self.unit_in_spec(unit);
     }
 
-    /// A worker: `-1`, or its id, its namespace and its name.
+    /// A worker: its id, then its namespace and its name.
     pub(crate) fn worker(&mut self, worker: &Worker) {
-        if self.last_worker == Some(worker.id()) {
-            self.nums.push(-1.0);
-            return;
+        if self.record(Kind::Worker, worker.id()) {
+            self.ns(worker.namespace());
+            self.name(worker.name());
         }
-        self.last_worker = Some(worker.id());
-        self.nums.push(worker.id() as f64);
-        self.ns(worker.namespace());
-        self.name(worker.name());
     }
 
     /// An attempt: its unit, its worker and its id.

@@ -15,9 +15,9 @@ use crate::JsResult;
 // --------------------------------------------------------------------- Worker
 
 exports! {
-    "__workerParent" fn worker_parent(c: &JsCoordinate, ns: f64, w: f64) -> JsValue {
+    "__workerParent" fn worker_parent(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
         let p = worker(c, ns, w).parent().map_err(to_js)?;
-        Ok(reply(p, |o, p| o.worker(&p)))
+        Ok(reply(c, p, |o, p| o.worker(&p)))
     }
     "__workerSetParent" fn worker_set_parent(
         c: &JsCoordinate, ns: f64, w: f64, pc: &JsCoordinate, pns: f64, pw: f64
@@ -28,9 +28,9 @@ exports! {
     "__workerClearParent" fn worker_clear_parent(c: &JsCoordinate, ns: f64, w: f64) -> () {
         worker(c, ns, w).set_parent(None).map_err(to_js)
     }
-    "__workerChildren" fn worker_children(c: &JsCoordinate, ns: f64, w: f64) -> JsValue {
+    "__workerChildren" fn worker_children(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
         let all = worker(c, ns, w).children().map_err(to_js)?;
-        Ok(reply(all, |o, w| o.worker(&w)))
+        Ok(reply(c, all, |o, w| o.worker(&w)))
     }
     "__workerActive" fn worker_active(c: &JsCoordinate, ns: f64, w: f64) -> bool {
         worker(c, ns, w).active().map_err(to_js)
@@ -61,32 +61,32 @@ exports! {
     }
     "__workerRequestAttempts" fn worker_request_attempts(
         c: &JsCoordinate, ns: f64, w: f64, request: Option<JsValue>
-    ) -> JsValue {
+    ) -> u32 {
         let request = request_from_js(request, "request")?;
         let all = worker(c, ns, w).request_attempts(&request).map_err(to_js)?;
-        Ok(reply(all, |o, a| o.attempt(&a)))
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
     "__workerMakeAttempt" fn worker_make_attempt(
         c: &JsCoordinate, ns: f64, w: f64,
         uc: &JsCoordinate, uns: f64, us: f64, hi: u32, lo: u32,
         lifetime_ms: Option<JsValue>
-    ) -> JsValue {
+    ) -> u32 {
         let u = unit(uc, uns, us, hi, lo);
         let lifetime = opt_duration(lifetime_ms, "lifetimeMs")?;
         let a = worker(c, ns, w).make_attempt(&u, lifetime).map_err(to_js)?;
-        Ok(reply([a], |o, a| o.attempt(&a)))
+        Ok(reply(c, [a], |o, a| o.attempt(&a)))
     }
-    "__workerActiveAttempts" fn worker_active_attempts(c: &JsCoordinate, ns: f64, w: f64) -> JsValue {
+    "__workerActiveAttempts" fn worker_active_attempts(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
         let all = worker(c, ns, w).active_attempts().map_err(to_js)?;
-        Ok(reply(all, |o, a| o.attempt(&a)))
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
-    "__workerAllAttempts" fn worker_all_attempts(c: &JsCoordinate, ns: f64, w: f64) -> JsValue {
+    "__workerAllAttempts" fn worker_all_attempts(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
         let all = worker(c, ns, w).all_attempts().map_err(to_js)?;
-        Ok(reply(all, |o, a| o.attempt(&a)))
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
-    "__workerChildAttempts" fn worker_child_attempts(c: &JsCoordinate, ns: f64, w: f64) -> JsValue {
+    "__workerChildAttempts" fn worker_child_attempts(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
         let all = worker(c, ns, w).child_attempts().map_err(to_js)?;
-        Ok(reply(all, |o, a| o.attempt(&a)))
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
 }
 
