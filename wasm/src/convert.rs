@@ -317,8 +317,7 @@ pub(crate) fn check_text(v: &JsValue, s: &str, arg: impl FnOnce() -> String) -> 
 
 /// A `string` argument.
 pub(crate) fn to_string(v: &JsValue, arg: &str) -> JsResult<String> {
-    text(v, arg)?
-        .ok_or_else(|| type_error(format!("{arg} must be a string, not {}", describe(v))))
+    text(v, arg)?.ok_or_else(|| type_error(format!("{arg} must be a string, not {}", describe(v))))
 }
 
 /// An Array of strings (a bare string is refused, not split into characters).

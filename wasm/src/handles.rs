@@ -185,7 +185,10 @@ impl JsCoordinate {
 
     /// Unit counts by namespace, work spec and status.
     pub fn summarize(&self) -> JsResult<Array> {
-        self.core.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
+        self.core
+            .summarize()
+            .map(|s| summary_to_js(&s))
+            .map_err(to_js)
     }
 
     /// The current time of this Coordinate's clock.

@@ -1,13 +1,15 @@
 //! The JavaScript binding of Coordinate, for Node and the browser via
 //! WebAssembly (wasm-bindgen).
 //!
-//! Thin by design: every method converts its arguments (`convert`,
+//! Thin by design: every call converts its arguments (`convert`,
 //! `records`), calls the core, and maps a core error through one function
-//! (`errors::to_js`). The classes are the JavaScript column of docs/api.md:
-//! `Coordinate`, `MockClock`, `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`,
-//! `Attempt`, plus the free functions. The package entry point
-//! (`wasm/js/api.js`) adds the `WorkUnitStatus`/`AttemptStatus` objects and
-//! the `CoordinateError` classes, which are plain JavaScript.
+//! (`errors::to_js`). The JavaScript column of docs/api.md is `MockClock`
+//! and the free functions here, and the handle classes `Coordinate`,
+//! `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`, `Attempt` in the package
+//! entry point (`wasm/js/api.js`), plain JavaScript over hidden functions of
+//! this module (`handles`, `worker`, `wire`); api.js also has the
+//! `WorkUnitStatus`/`AttemptStatus` objects and the `CoordinateError`
+//! classes.
 //!
 //! Panics: the wasm build uses `panic=unwind` (std rebuilt with
 //! `-Zbuild-std=std,panic_unwind` and the wasm exception-handling feature;

@@ -13,9 +13,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    check_text, describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object, set, to_bool,
-    to_duration, to_f64, to_i64, to_map, to_opt_instant, to_opt_map, to_string, to_strings,
-    to_unit_status, Options,
+    check_text, describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object,
+    set, to_bool, to_duration, to_f64, to_i64, to_map, to_opt_instant, to_opt_map, to_string,
+    to_strings, to_unit_status, Options,
 };
 use crate::errors::{to_js, type_error};
 use crate::JsResult;
