@@ -155,6 +155,7 @@ let memory = null;
 let F64 = new Float64Array(0);
 let U8 = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const CODES = [];
 let NAMES = '';
 let at = 0;
 let pos = 0;
@@ -165,10 +166,11 @@ let lastWorker = null;
 
 /** Starts reading the reply at byte `ptr` for engine object `c`; returns its handle count. */
 function begin(c, ptr) {
-  const buffer = memory.buffer;
-  if (F64.buffer !== buffer) {
-    F64 = new Float64Array(buffer);
-    U8 = new Uint8Array(buffer);
+  // Growing wasm memory detaches the old buffer, which empties its views
+  // (cheaper to test than reading `memory.buffer` on every call).
+  if (F64.length === 0) {
+    F64 = new Float64Array(memory.buffer);
+    U8 = new Uint8Array(memory.buffer);
   }
   at = ptr >>> 3;
   const count = F64[at];
@@ -182,8 +184,11 @@ function begin(c, ptr) {
   }
   if (namesLen === 0) {
     NAMES = '';
-  } else if (flags & 1 && namesLen <= 512) {
-    NAMES = String.fromCharCode.apply(null, U8.subarray(namesAt, namesAt + namesLen));
+  } else if (flags & 1 && namesLen <= 64) {
+    // Short ASCII (a batch of one): cheaper than TextDecoder or a subarray.
+    CODES.length = namesLen;
+    for (let i = 0; i < namesLen; i++) CODES[i] = U8[namesAt + i];
+    NAMES = String.fromCharCode.apply(null, CODES);
   } else {
     NAMES = decoder.decode(U8.subarray(namesAt, namesAt + namesLen));
   }
