@@ -623,6 +623,21 @@ describe('memory', () => {
     assert.deepEqual(ns2.workSpecNames(), []);
   });
 
+  test('past their bound the records a reply sends by id start over, and names stay right', () => {
+    const { ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    spec.addWorkUnits(['u1', 'u2']);
+    for (let i = 0; i < 5000; i++) assert.equal(ns.worker(`w${i}`).name, `w${i}`);
+    const all = ns.workers();
+    assert.equal(all.size, 5000);
+    for (const [name, w] of all) assert.equal(w.name, name);
+    const [a] = ns.worker('w4999').requestAttempts();
+    assert.equal(String(a), 'Attempt("s"/"u1" @ "w4999")');
+    assert.equal(a.worker.namespace.name, 'test');
+    assert.ok(a.workUnit.workSpec.equals(spec));
+    assert.equal(String(ns.worker('w7').requestAttempts()[0]), 'Attempt("s"/"u2" @ "w7")');
+  });
+
   test('handles cannot be constructed directly', () => {
     for (const cls of [api.Namespace, api.WorkSpec, api.WorkUnit, api.Worker, api.Attempt]) {
       assert.ok(thrown(() => new cls()) instanceof TypeError, cls.name);
