@@ -30,6 +30,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use coordinate::backend::{AttemptRef, Id, NsRef, SpecRef, UnitRef, WorkerRef};
@@ -55,11 +56,35 @@ enum Kind {
     Worker,
 }
 
+/// The set of kept records: ids hashed by one multiplication (they are
+/// counters, not attacker-chosen keys).
+type KnownSet = HashSet<(Kind, Id), BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// The records (id and name) of one Coordinate that its JavaScript reader
 /// has kept: those are sent as their id alone. Names never change for an
 /// id (ids are not reused), so a kept record stays true.
 #[derive(Default)]
-pub(crate) struct Known(HashSet<(Kind, Id)>);
+pub(crate) struct Known(KnownSet);
 
 /// The numbers and names of one reply's handles.
 ///
@@ -72,7 +97,7 @@ pub(crate) struct Known(HashSet<(Kind, Id)>);
 pub(crate) struct Out {
     nums: Vec<f64>,
     names: Vec<u8>,
-    known: HashSet<(Kind, Id)>,
+    known: KnownSet,
     last_ns: Option<Id>,
     last_spec: Option<Id>,
     last_worker: Option<Id>,
