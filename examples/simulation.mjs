@@ -94,7 +94,6 @@ function complete(worker, attempt, spec, duration) {
     attempt.finish({ by: worker.handle.name });
     stats[spec].finished += 1;
   }
-  attempt.free(); // done with this handle; the GC would free it too
   requestWork(worker);
 }
 

@@ -48,7 +48,9 @@ impl std::hash::Hash for Attempt {
 }
 
 impl Attempt {
-    pub(crate) fn from_ref(coord: &Coordinate, r: AttemptRef) -> Attempt {
+    /// The handle of the attempt `r` describes (a reply's ref, or one a
+    /// binding rebuilt from the ids it keeps: only the ids reach the store).
+    pub fn from_ref(coord: &Coordinate, r: AttemptRef) -> Attempt {
         let UnitRef { spec, id, name } = r.unit;
         Attempt {
             unit: WorkUnit::new(WorkSpec::from_ref(coord, spec), id, name),

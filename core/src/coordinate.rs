@@ -200,7 +200,9 @@ impl Coordinate {
         reply!(self.call(Op::Summarize), Reply::Summary(s) => s)
     }
 
-    pub(crate) fn namespace_handle(&self, r: NsRef) -> Namespace {
+    /// The handle of the namespace `r` describes (a reply's ref, or one a
+    /// binding rebuilt from the ids it keeps: only the ids reach the store).
+    pub fn namespace_handle(&self, r: NsRef) -> Namespace {
         Namespace {
             coord: self.clone(),
             id: r.id,

@@ -40,7 +40,9 @@ impl std::hash::Hash for WorkSpec {
 }
 
 impl WorkSpec {
-    pub(crate) fn from_ref(coord: &Coordinate, r: SpecRef) -> Self {
+    /// The handle of the work spec `r` describes (a reply's ref, or one a
+    /// binding rebuilt from the ids it keeps: only the ids reach the store).
+    pub fn from_ref(coord: &Coordinate, r: SpecRef) -> Self {
         WorkSpec {
             ns: coord.namespace_handle(r.ns),
             id: r.id,

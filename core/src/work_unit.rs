@@ -40,7 +40,9 @@ impl std::hash::Hash for WorkUnit {
 }
 
 impl WorkUnit {
-    pub(crate) fn from_ref(spec: WorkSpec, r: UnitRef) -> Self {
+    /// The handle of the unit `r` describes, in `spec` (a reply's ref, or one
+    /// a binding rebuilt from the ids it keeps: only the ids reach the store).
+    pub fn from_ref(spec: WorkSpec, r: UnitRef) -> Self {
         WorkUnit::new(spec, r.id, r.name)
     }
 

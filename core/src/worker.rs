@@ -42,7 +42,9 @@ impl std::hash::Hash for Worker {
 }
 
 impl Worker {
-    pub(crate) fn from_ref(coord: &Coordinate, r: WorkerRef) -> Self {
+    /// The handle of the worker `r` describes (a reply's ref, or one a
+    /// binding rebuilt from the ids it keeps: only the ids reach the store).
+    pub fn from_ref(coord: &Coordinate, r: WorkerRef) -> Self {
         Worker {
             ns: coord.namespace_handle(r.ns),
             id: r.id,

@@ -27,8 +27,8 @@ const SIZES = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [10_
 const BATCHES = [1, 100];
 const REPEATS = Number(process.env.REPEATS ?? 5);
 
-/** Runs the GC and lets FinalizationRegistry callbacks (which free dropped
- * handles in wasm memory) run, so one run's garbage does not weigh on the next. */
+/** Runs the GC (and lets any FinalizationRegistry callbacks run), so one
+ * run's garbage does not weigh on the next. */
 async function settle() {
   for (let i = 0; i < 3; i++) {
     globalThis.gc?.();
@@ -120,12 +120,11 @@ for (const n of SIZES) {
 }
 
 console.log('');
-console.log('"Node": attempts are left to the garbage collector (FinalizationRegistry frees them');
-console.log('later, outside the timed loop); "free() each": `a.free()` after `a.finish()`, so the');
-console.log('freeing is timed, as the drop is natively. "engine alone in wasm": the same loop');
-console.log('written in Rust and run inside the module (no JavaScript per unit): what the engine');
-console.log('costs compiled to wasm; the rest of the Node column is the binding (one Attempt');
-console.log('object per unit with its FinalizationRegistry entry, the calls, GC).');
+console.log('"Node": attempts are dropped (plain objects holding ids: nothing to free); "free() each":');
+console.log('`a.free()` after `a.finish()` (it only retires the handle). "engine alone in wasm": the');
+console.log('same loop written in Rust and run inside the module (no JavaScript per unit): what the');
+console.log('engine costs compiled to wasm; the rest of the Node column is the binding (the calls,');
+console.log('one small Attempt object per unit, GC).');
 
 const wasmFile = fileURLToPath(new URL('../pkg-node/coordinate_wasm_bg.wasm', import.meta.url));
 const bytes = readFileSync(wasmFile);

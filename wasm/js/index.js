@@ -7,13 +7,7 @@ import { install } from './api.js';
 install(wasm);
 
 export {
-  Attempt,
-  Coordinate,
   MockClock,
-  Namespace,
-  WorkSpec,
-  WorkUnit,
-  Worker,
   canDoWork,
   canStartContinuous,
   extractAddWorkUnitItem,
@@ -26,6 +20,12 @@ export {
   __recordFields,
 } from './coordinate_wasm.js';
 export {
+  Attempt,
+  Coordinate,
+  Namespace,
+  WorkSpec,
+  WorkUnit,
+  Worker,
   CoordinateError,
   NoSuchWorkSpecError,
   NoSuchWorkUnitError,

@@ -22,13 +22,7 @@ export function initSync(module) {
 }
 
 export {
-  Attempt,
-  Coordinate,
   MockClock,
-  Namespace,
-  WorkSpec,
-  WorkUnit,
-  Worker,
   canDoWork,
   canStartContinuous,
   extractAddWorkUnitItem,
@@ -41,6 +35,12 @@ export {
   __recordFields,
 } from './coordinate_wasm.js';
 export {
+  Attempt,
+  Coordinate,
+  Namespace,
+  WorkSpec,
+  WorkUnit,
+  Worker,
   CoordinateError,
   NoSuchWorkSpecError,
   NoSuchWorkUnitError,

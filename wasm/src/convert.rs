@@ -102,7 +102,7 @@ fn value_at(v: &JsValue, arg: &str, depth: usize) -> JsResult<Value> {
     if let Some(f) = v.as_f64() {
         return Ok(number_value(f));
     }
-    if let Some(s) = v.as_string() {
+    if let Some(s) = text(v, arg)? {
         return Ok(Value::String(s));
     }
     if v.is_bigint() {
@@ -159,12 +159,19 @@ fn map_at(v: &JsValue, arg: &str, depth: usize) -> JsResult<Map> {
             if failure.is_some() {
                 return;
             }
-            let Some(key) = key.as_string() else {
-                failure = Some(type_error(format!(
-                    "{arg}: map keys must be strings, not {}",
-                    describe(&key)
-                )));
-                return;
+            let key = match text(&key, arg) {
+                Ok(Some(key)) => key,
+                Ok(None) => {
+                    failure = Some(type_error(format!(
+                        "{arg}: map keys must be strings, not {}",
+                        describe(&key)
+                    )));
+                    return;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
             };
             match value_at(&value, arg, depth) {
                 Ok(value) => {
@@ -177,7 +184,7 @@ fn map_at(v: &JsValue, arg: &str, depth: usize) -> JsResult<Map> {
     }
     for entry in Object::entries(v.unchecked_ref()).iter() {
         let entry: Array = entry.unchecked_into();
-        let key = entry.get(0).as_string().unwrap_or_default();
+        let key = text(&entry.get(0), arg)?.unwrap_or_default();
         map.insert(key, value_at(&entry.get(1), arg, depth)?);
     }
     Ok(map)
@@ -263,10 +270,54 @@ pub(crate) fn from_i64(i: i64) -> JsValue {
 
 // ------------------------------------------------------------------ plain args
 
+#[wasm_bindgen(inline_js = r#"
+export function loneSurrogate(s) {
+  const m = /\p{Cs}/u.exec(s);
+  return m === null ? -1 : m.index;
+}
+"#)]
+extern "C" {
+    /// The index of the first lone surrogate of the string `s`, or -1.
+    #[wasm_bindgen(js_name = loneSurrogate)]
+    fn lone_surrogate(s: &JsValue) -> i32;
+}
+
+/// `v` as a Rust string when it is a JavaScript string (`None` when it is
+/// not one). A string with a lone surrogate (half of a UTF-16 pair, e.g.
+/// `"\ud800"`) is not Unicode text and has no UTF-8 form: it throws
+/// `TypeError` naming `arg`, as Python refuses one (`surrogates not
+/// allowed`), instead of becoming U+FFFD and silently equal to every other
+/// such string. Costs nothing extra for strings without U+FFFD.
+pub(crate) fn text(v: &JsValue, arg: &str) -> JsResult<Option<String>> {
+    let Some(s) = v.as_string() else {
+        return Ok(None);
+    };
+    check_text(v, &s, || arg.to_owned())?;
+    Ok(Some(s))
+}
+
+/// `text`'s check of `s`, converted from the string `v`; `arg` is only
+/// formatted when the check fails.
+pub(crate) fn check_text(v: &JsValue, s: &str, arg: impl FnOnce() -> String) -> JsResult<()> {
+    if !s.contains('\u{FFFD}') {
+        return Ok(());
+    }
+    let at = lone_surrogate(v);
+    if at < 0 {
+        return Ok(());
+    }
+    let unit = js_sys::JsString::from(v.clone()).char_code_at(at as u32);
+    Err(type_error(format!(
+        "{}: the string has a lone surrogate ('\\u{:x}' at index {at}): \
+         surrogates not allowed (strings must be valid Unicode)",
+        arg(),
+        unit as u32
+    )))
+}
+
 /// A `string` argument.
 pub(crate) fn to_string(v: &JsValue, arg: &str) -> JsResult<String> {
-    v.as_string()
-        .ok_or_else(|| type_error(format!("{arg} must be a string, not {}", describe(v))))
+    text(v, arg)?.ok_or_else(|| type_error(format!("{arg} must be a string, not {}", describe(v))))
 }
 
 /// An Array of strings (a bare string is refused, not split into characters).
@@ -281,7 +332,7 @@ pub(crate) fn to_strings(v: &JsValue, arg: &str) -> JsResult<Vec<String>> {
     array
         .iter()
         .map(|item| {
-            item.as_string().ok_or_else(|| {
+            text(&item, arg)?.ok_or_else(|| {
                 type_error(format!(
                     "{arg} must be an Array of strings, but holds {}",
                     describe(&item)
@@ -429,14 +480,18 @@ pub(crate) fn to_attempt_status(v: &JsValue, arg: &str) -> JsResult<AttemptStatu
 // an exception guard; this helper reads the whole object in one call and
 // hands back only the values present.
 #[wasm_bindgen(inline_js = r#"
-const values = [];
+let values = [];
 let unknown = '';
 // -1: not a plain object; -2: a key not in `keys` (see unknownOption);
 // else the bit mask of the keys whose value is neither undefined nor null.
+// Reentrant: a getter (or a Proxy trap) of `obj` may call the API, which
+// reads its own options here; so the values go to a local array, which
+// becomes the shared one only after the last user code of `obj` has run,
+// and Rust takes them all (optionValue) before running any other.
 export function readOptions(obj, keys) {
-  values.length = 0;
   const proto = Object.getPrototypeOf(obj);
   if (proto !== null && Object.getPrototypeOf(proto) !== null) return -1;
+  const local = [];
   let mask = 0;
   for (const key of Object.keys(obj)) {
     const i = keys.indexOf(key);
@@ -445,9 +500,10 @@ export function readOptions(obj, keys) {
       return -2;
     }
     const value = obj[key];
-    values[i] = value;
+    local[i] = value;
     if (value !== undefined && value !== null) mask |= 1 << i;
   }
+  values = local;
   return mask;
 }
 export function optionValue(i) {

@@ -1,17 +1,24 @@
-//! The handle classes `MockClock`, `Coordinate`, `Namespace`, `WorkSpec` and
-//! `WorkUnit` (`Worker` and `Attempt` are in `worker.rs`), and how a handle
-//! passed back as an argument is recognised.
+//! The engine object behind a JavaScript `Coordinate`, `MockClock`, and the
+//! calls of `Namespace`, `WorkSpec` and `WorkUnit` (`Worker` and `Attempt`
+//! are in `worker.rs`).
 //!
-//! Each class wraps one core handle. The core handles are unwind-safe in
-//! practice (the core's state sits behind a mutex that survives poisoning,
-//! and every call is atomic), so they are wrapped in `AssertUnwindSafe` as
-//! wasm-bindgen's `panic=unwind` support asks of `&self` receivers.
+//! Only `MockClock` and the engine object `CoordinateCore` are wasm-bindgen
+//! classes (one per clock or store, so their `FinalizationRegistry` entries
+//! cost nothing that matters). The handle classes are plain JavaScript in
+//! `js/api.js`; their methods call the hidden functions here with the ids
+//! the handle keeps (see `wire.rs`). These functions are not API: their
+//! names start with `__` and they have no TypeScript types.
+//!
+//! The core handles are unwind-safe in practice (the core's state sits
+//! behind a mutex that survives poisoning, and every call is atomic), so
+//! they are wrapped in `AssertUnwindSafe` as wasm-bindgen's `panic=unwind`
+//! support asks of `&self` receivers.
 
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use coordinate::{Attempt, Coordinate, MockClock, Namespace, WorkSpec, WorkUnit, Worker};
+use coordinate::{Coordinate, MockClock};
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -25,114 +32,42 @@ use crate::records::{
     item_from_js, meta_from_js, meta_to_js, query_from_js, summary_to_js, unit_meta_from_js,
     unit_meta_from_opt, unit_meta_to_js,
 };
-use crate::worker::{JsAttempt, JsWorker};
+use crate::wire::{namespace, reply, spec, unit, Known};
 use crate::JsResult;
 
-// ------------------------------------------------------ handles as arguments
-
-/// The core handle behind one of this package's handle objects.
-pub(crate) enum Handle {
-    Clock(MockClock),
-    Coordinate(Coordinate),
-    Namespace(Namespace),
-    WorkSpec(WorkSpec),
-    WorkUnit(WorkUnit),
-    Worker(Worker),
-    Attempt(Attempt),
-}
+// ------------------------------------------------------ a clock as argument
 
 thread_local! {
-    // Where a handle object's hidden method leaves its core handle for
-    // `handle_of` to take: wasm-bindgen can lend a handle object to Rust only
-    // as a typed top-level parameter, not out of an options object or a
-    // `JsValue`, and its `TryFromJsValue` would consume the JS object.
-    static STASH: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    // Where `MockClock`'s hidden method leaves its core clock for `clock_arg`
+    // to take: wasm-bindgen can lend a class instance to Rust only as a
+    // typed top-level parameter, not out of an options object.
+    static STASH: RefCell<Option<MockClock>> = const { RefCell::new(None) };
 }
 
-/// The hidden method every handle class has (see `handle_class!`).
+/// The hidden method of `MockClock`.
 const STASH_METHOD: &str = "__coordinateHandle";
 
-pub(crate) fn stash(handle: Handle) {
-    STASH.with(|s| *s.borrow_mut() = Some(handle));
-}
-
-/// The core handle behind `v`, or `None` when `v` is not a handle object.
-fn handle_of(v: &JsValue, arg: &str) -> JsResult<Option<Handle>> {
+/// A `MockClock` argument (`clock` of `new Coordinate({clock})`).
+fn clock_arg(v: &JsValue, arg: &str) -> JsResult<MockClock> {
+    let wrong = || type_error(format!("{arg} must be a MockClock, not {}", describe(v)));
     if !v.is_object() {
-        return Ok(None);
+        return Err(wrong());
     }
     let method = Reflect::get(v, &STASH_METHOD.into())?;
     let Some(method) = method.dyn_ref::<Function>() else {
-        return Ok(None);
+        return Err(wrong());
     };
     STASH.with(|s| s.borrow_mut().take());
-    method
-        .call0(v)
-        .map_err(|_| type_error(format!("{arg} is {} that was already freed", describe(v))))?;
-    Ok(STASH.with(|s| s.borrow_mut().take()))
+    // A freed MockClock throws here (js/api.js guards its methods).
+    method.call0(v)?;
+    STASH.with(|s| s.borrow_mut().take()).ok_or_else(wrong)
 }
 
-macro_rules! handle_arg {
-    ($(#[$doc:meta])* $fn:ident -> $ty:ty, $variant:ident, $js:literal) => {
-        $(#[$doc])*
-        pub(crate) fn $fn(v: &JsValue, arg: &str) -> JsResult<$ty> {
-            match handle_of(v, arg)? {
-                Some(Handle::$variant(h)) => Ok(h),
-                _ => Err(type_error(format!(
-                    concat!("{} must be a ", $js, ", not {}"),
-                    arg,
-                    describe(v)
-                ))),
-            }
-        }
-    };
-}
-
-handle_arg!(
-    /// A `MockClock` argument.
-    clock_arg -> MockClock, Clock, "MockClock");
-handle_arg!(
-    /// A `WorkUnit` argument.
-    work_unit_arg -> WorkUnit, WorkUnit, "WorkUnit");
-handle_arg!(
-    /// A `Worker` argument.
-    worker_arg -> Worker, Worker, "Worker");
-
-/// Gives a handle class the hidden stash method, `equals(other)` and
-/// `toString()`.
-macro_rules! handle_class {
-    ($rust:ident, $js:ident, $variant:ident, |$h:ident| $show:expr) => {
-        #[wasm_bindgen(js_class = $js)]
-        impl $rust {
-            /// Hands the core handle to `handle_of` (hidden; not API).
-            #[wasm_bindgen(js_name = "__coordinateHandle", skip_typescript)]
-            pub fn stash_handle(&self) {
-                crate::handles::stash(crate::handles::Handle::$variant((*self.0).clone()));
-            }
-
-            /// Whether `other` is a handle to the same object (`false` for
-            /// anything that is not a handle of this class).
-            pub fn equals(&self, other: &JsValue) -> JsResult<bool> {
-                Ok(matches!(
-                    crate::handles::handle_of_any(other)?,
-                    Some(crate::handles::Handle::$variant(o)) if o == *self.0
-                ))
-            }
-
-            /// A readable description, e.g. `WorkUnit(spec/unit)`.
-            #[wasm_bindgen(js_name = toString)]
-            pub fn to_display(&self) -> String {
-                let $h = &*self.0;
-                $show
-            }
-        }
-    };
-}
-pub(crate) use handle_class;
-
-/// `handle_of` for `equals`, where a freed handle is simply not equal.
-pub(crate) fn handle_of_any(v: &JsValue) -> JsResult<Option<Handle>> {
-    Ok(handle_of(v, "other").unwrap_or(None))
+/// Throws the `TypeError` for a handle argument of the wrong kind:
+/// `"{arg} must be a {class}, not {what v is}"` (hidden; `js/api.js` calls it).
+#[wasm_bindgen(js_name = "__badHandle", skip_typescript)]
+pub fn bad_handle(v: &JsValue, arg: &str, class: &str) -> JsValue {
+    type_error(format!("{arg} must be a {class}, not {}", describe(v)))
 }
 
 // ------------------------------------------------------------------ MockClock
@@ -180,10 +115,10 @@ impl JsMockClock {
             .map_err(to_js)
     }
 
-    /// Hands the core handle to `handle_of` (hidden; not API).
+    /// Hands the core clock to `clock_arg` (hidden; not API).
     #[wasm_bindgen(js_name = "__coordinateHandle", skip_typescript)]
     pub fn stash_handle(&self) {
-        stash(Handle::Clock((*self.0).clone()));
+        STASH.with(|s| *s.borrow_mut() = Some((*self.0).clone()));
     }
 
     /// `MockClock(<ISO instant>)`.
@@ -193,271 +128,160 @@ impl JsMockClock {
     }
 }
 
-// ----------------------------------------------------------------- Coordinate
+// ------------------------------------------------------------- CoordinateCore
 
-/// The root of a Coordinate system: holds namespaces by name.
-///
-/// ```js
-/// const clock = new MockClock(new Date("2026-01-01T00:00:00Z"));
-/// const coord = new Coordinate({ clock, seed: 1 });
-/// const ns = coord.namespace("demo");
-/// ```
-#[wasm_bindgen(js_name = Coordinate)]
-pub struct JsCoordinate(AssertUnwindSafe<Coordinate>);
+/// The store behind one JavaScript `Coordinate` (hidden; `js/api.js` wraps
+/// it). Every handle of the store holds this object.
+#[wasm_bindgen(js_name = CoordinateCore, skip_typescript)]
+pub struct JsCoordinate {
+    core: AssertUnwindSafe<Coordinate>,
+    /// The records its JavaScript reader keeps (see `wire.rs`).
+    known: AssertUnwindSafe<RefCell<Known>>,
+}
 
-#[wasm_bindgen(js_class = Coordinate)]
+impl JsCoordinate {
+    pub(crate) fn core(&self) -> &Coordinate {
+        &self.core
+    }
+
+    pub(crate) fn known(&self) -> &RefCell<Known> {
+        &self.known
+    }
+}
+
+#[wasm_bindgen(js_class = CoordinateCore)]
 impl JsCoordinate {
     /// A Coordinate on `clock` (default: the system clock) whose scheduler
     /// draws from `seed` (default: a random seed).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_optional_param_type = "CoordinateOptions")] options: Option<
-            JsValue,
-        >,
-    ) -> JsResult<JsCoordinate> {
+    pub fn new(options: Option<JsValue>) -> JsResult<JsCoordinate> {
         let o = Options::of(options, "options", &["clock", "seed"])?;
         let clock: Arc<dyn coordinate::Clock> = match o.map("clock", clock_arg)? {
             Some(clock) => Arc::new(clock),
             None => Arc::new(coordinate::SystemClock),
         };
         let seed = o.map("seed", to_seed)?;
-        Ok(JsCoordinate(AssertUnwindSafe(Coordinate::with_options(
-            clock, seed,
-        ))))
+        Ok(JsCoordinate {
+            core: AssertUnwindSafe(Coordinate::with_options(clock, seed)),
+            known: AssertUnwindSafe(RefCell::default()),
+        })
     }
 
     /// The namespace called `name` (default `""`), created if absent.
-    pub fn namespace(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] name: Option<JsValue>,
-    ) -> JsResult<JsNamespace> {
+    pub fn namespace(&self, name: Option<JsValue>) -> JsResult<u32> {
         let name = match name {
             None => String::new(),
             Some(name) => to_string(&name, "name")?,
         };
-        self.0
-            .namespace(&name)
-            .map(JsNamespace::wrap)
-            .map_err(to_js)
+        let ns = self.core.namespace(&name).map_err(to_js)?;
+        Ok(reply(self, [ns], |o, ns| o.ns(&ns)))
     }
 
-    /// Every live namespace by name.
-    #[wasm_bindgen(unchecked_return_type = "Map<string, Namespace>")]
-    pub fn namespaces(&self) -> JsResult<js_sys::Map> {
-        let map = js_sys::Map::new();
-        for (name, ns) in self.0.namespaces().map_err(to_js)? {
-            map.set(&name.into(), &JsNamespace::wrap(ns).into());
-        }
-        Ok(map)
+    /// Every live namespace, by name.
+    pub fn namespaces(&self) -> JsResult<u32> {
+        let all = self.core.namespaces().map_err(to_js)?;
+        Ok(reply(self, all.values(), |o, ns| o.ns(ns)))
     }
 
     /// Unit counts by namespace, work spec and status.
-    #[wasm_bindgen(unchecked_return_type = "SummaryRecord[]")]
     pub fn summarize(&self) -> JsResult<Array> {
-        self.0.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
-    }
-
-    /// The current time of this Coordinate's clock.
-    #[wasm_bindgen(unchecked_return_type = "Date")]
-    pub fn now(&self) -> JsValue {
-        from_instant(self.0.now())
-    }
-}
-
-handle_class!(JsCoordinate, Coordinate, Coordinate, |_c| "Coordinate"
-    .into());
-
-// ------------------------------------------------------------------ Namespace
-
-/// A namespace: holds work specs and workers by name.
-#[wasm_bindgen(js_name = Namespace)]
-pub struct JsNamespace(AssertUnwindSafe<Namespace>);
-
-impl JsNamespace {
-    pub(crate) fn wrap(ns: Namespace) -> Self {
-        JsNamespace(AssertUnwindSafe(ns))
-    }
-}
-
-#[wasm_bindgen(js_class = Namespace)]
-impl JsNamespace {
-    /// The namespace's name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.0.name().to_owned()
-    }
-
-    /// Deletes the namespace with its work specs, units, attempts and
-    /// workers. Destroying it again does nothing.
-    pub fn destroy(&self) -> JsResult<()> {
-        self.0.destroy().map_err(to_js)
-    }
-
-    /// Creates or updates the work spec named by `data.name`.
-    #[wasm_bindgen(js_name = setWorkSpec)]
-    pub fn set_work_spec(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "DataMapInput")] data: &JsValue,
-    ) -> JsResult<JsWorkSpec> {
-        let data = to_map(data, "data")?;
-        self.0
-            .set_work_spec(data)
-            .map(JsWorkSpec::wrap)
+        self.core
+            .summarize()
+            .map(|s| summary_to_js(&s))
             .map_err(to_js)
     }
 
-    /// The work spec called `name` (throws `NoSuchWorkSpecError`).
-    #[wasm_bindgen(js_name = workSpec)]
-    pub fn work_spec(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: &JsValue,
-    ) -> JsResult<JsWorkSpec> {
-        let name = to_string(name, "name")?;
-        self.0.work_spec(&name).map(JsWorkSpec::wrap).map_err(to_js)
-    }
-
-    /// Deletes the work spec called `name` with its units and attempts.
-    #[wasm_bindgen(js_name = destroyWorkSpec)]
-    pub fn destroy_work_spec(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: &JsValue,
-    ) -> JsResult<()> {
-        let name = to_string(name, "name")?;
-        self.0.destroy_work_spec(&name).map_err(to_js)
-    }
-
-    /// The names of every work spec, sorted.
-    #[wasm_bindgen(js_name = workSpecNames)]
-    pub fn work_spec_names(&self) -> JsResult<Vec<String>> {
-        self.0.work_spec_names().map_err(to_js)
-    }
-
-    /// The worker called `name`, created if absent.
-    pub fn worker(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: &JsValue,
-    ) -> JsResult<JsWorker> {
-        let name = to_string(name, "name")?;
-        self.0.worker(&name).map(JsWorker::wrap).map_err(to_js)
-    }
-
-    /// Every worker of the namespace by name.
-    #[wasm_bindgen(unchecked_return_type = "Map<string, Worker>")]
-    pub fn workers(&self) -> JsResult<js_sys::Map> {
-        let map = js_sys::Map::new();
-        for (name, w) in self.0.workers().map_err(to_js)? {
-            map.set(&name.into(), &JsWorker::wrap(w).into());
-        }
-        Ok(map)
-    }
-
-    /// Unit counts by work spec and status.
-    #[wasm_bindgen(unchecked_return_type = "SummaryRecord[]")]
-    pub fn summarize(&self) -> JsResult<Array> {
-        self.0.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
+    /// The current time of this Coordinate's clock.
+    pub fn now(&self) -> JsValue {
+        from_instant(self.core.now())
     }
 }
 
-handle_class!(JsNamespace, Namespace, Namespace, |ns| format!(
-    "Namespace({:?})",
-    ns.name()
-));
+/// Declares hidden exported functions: `name(c, ids..., args...) -> T`.
+macro_rules! exports {
+    ($($js:literal fn $fn:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block)*) => {
+        $(
+            #[wasm_bindgen(js_name = $js, skip_typescript)]
+            #[allow(clippy::too_many_arguments)]
+            pub fn $fn($($arg: $ty),*) -> JsResult<$ret> $body
+        )*
+    };
+}
+pub(crate) use exports;
+
+// ------------------------------------------------------------------ Namespace
+
+exports! {
+    "__nsDestroy" fn ns_destroy(c: &JsCoordinate, ns: f64) -> () {
+        namespace(c, ns).destroy().map_err(to_js)
+    }
+    "__nsSetWorkSpec" fn ns_set_work_spec(c: &JsCoordinate, ns: f64, data: &JsValue) -> u32 {
+        let data = to_map(data, "data")?;
+        let spec = namespace(c, ns).set_work_spec(data).map_err(to_js)?;
+        Ok(reply(c, [spec], |o, s| o.spec(&s)))
+    }
+    "__nsWorkSpec" fn ns_work_spec(c: &JsCoordinate, ns: f64, name: &JsValue) -> u32 {
+        let name = to_string(name, "name")?;
+        let spec = namespace(c, ns).work_spec(&name).map_err(to_js)?;
+        Ok(reply(c, [spec], |o, s| o.spec(&s)))
+    }
+    "__nsDestroyWorkSpec" fn ns_destroy_work_spec(c: &JsCoordinate, ns: f64, name: &JsValue) -> () {
+        let name = to_string(name, "name")?;
+        namespace(c, ns).destroy_work_spec(&name).map_err(to_js)
+    }
+    "__nsWorkSpecNames" fn ns_work_spec_names(c: &JsCoordinate, ns: f64) -> Vec<String> {
+        namespace(c, ns).work_spec_names().map_err(to_js)
+    }
+    "__nsWorker" fn ns_worker(c: &JsCoordinate, ns: f64, name: &JsValue) -> u32 {
+        let name = to_string(name, "name")?;
+        let w = namespace(c, ns).worker(&name).map_err(to_js)?;
+        Ok(reply(c, [w], |o, w| o.worker(&w)))
+    }
+    "__nsWorkers" fn ns_workers(c: &JsCoordinate, ns: f64) -> u32 {
+        let all = namespace(c, ns).workers().map_err(to_js)?;
+        Ok(reply(c, all.values(), |o, w| o.worker(w)))
+    }
+    "__nsSummarize" fn ns_summarize(c: &JsCoordinate, ns: f64) -> Array {
+        namespace(c, ns).summarize().map(|s| summary_to_js(&s)).map_err(to_js)
+    }
+}
 
 // ------------------------------------------------------------------- WorkSpec
 
-/// A work spec: a kind of job, with its data, its scheduling metadata and
-/// its work units.
-#[wasm_bindgen(js_name = WorkSpec)]
-pub struct JsWorkSpec(AssertUnwindSafe<WorkSpec>);
-
-impl JsWorkSpec {
-    pub(crate) fn wrap(spec: WorkSpec) -> Self {
-        JsWorkSpec(AssertUnwindSafe(spec))
+exports! {
+    "__specData" fn spec_data(c: &JsCoordinate, ns: f64, s: f64) -> JsValue {
+        spec(c, ns, s).data().map(|d| from_map(&d)).map_err(to_js)
     }
-}
-
-#[wasm_bindgen(js_class = WorkSpec)]
-impl JsWorkSpec {
-    /// The work spec's name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.0.name().to_owned()
-    }
-
-    /// The work spec's data, exactly as last set.
-    #[wasm_bindgen(unchecked_return_type = "DataMap")]
-    pub fn data(&self) -> JsResult<JsValue> {
-        self.0.data().map(|d| from_map(&d)).map_err(to_js)
-    }
-
-    /// Replaces the data and recomputes the metadata; the name may not change.
-    #[wasm_bindgen(js_name = setData)]
-    pub fn set_data(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "DataMapInput")] data: &JsValue,
-    ) -> JsResult<()> {
+    "__specSetData" fn spec_set_data(c: &JsCoordinate, ns: f64, s: f64, data: &JsValue) -> () {
         let data = to_map(data, "data")?;
-        self.0.set_data(data).map_err(to_js)
+        spec(c, ns, s).set_data(data).map_err(to_js)
     }
-
-    /// The scheduling metadata; `{withCounts: true}` also counts available
-    /// and pending units.
-    #[wasm_bindgen(unchecked_return_type = "WorkSpecMeta")]
-    pub fn meta(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ withCounts?: boolean }")] options: Option<
-            JsValue,
-        >,
-    ) -> JsResult<JsValue> {
+    "__specMeta" fn spec_meta(c: &JsCoordinate, ns: f64, s: f64, options: Option<JsValue>) -> JsValue {
         let o = Options::of(options, "options", &["withCounts"])?;
         let with_counts = o
             .map("withCounts", crate::convert::to_bool)?
             .unwrap_or(false);
-        self.0
+        spec(c, ns, s)
             .meta(with_counts)
             .map(|m| meta_to_js(&m))
             .map_err(to_js)
     }
-
-    /// Updates the adjustable metadata fields (missing fields are zero).
-    #[wasm_bindgen(js_name = setMeta)]
-    pub fn set_meta(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "WorkSpecMetaInput")] meta: &JsValue,
-    ) -> JsResult<()> {
+    "__specSetMeta" fn spec_set_meta(c: &JsCoordinate, ns: f64, s: f64, meta: &JsValue) -> () {
         let meta = meta_from_js(meta, "meta")?;
-        self.0.set_meta(&meta).map_err(to_js)
+        spec(c, ns, s).set_meta(&meta).map_err(to_js)
     }
-
-    /// Adds the unit `name`, or replaces the data and metadata of the unit of
-    /// that name. No `data` means `{}`; no `meta` means zero metadata.
-    #[wasm_bindgen(js_name = addWorkUnit)]
-    pub fn add_work_unit(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: &JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "DataMapInput | null")] data: Option<
-            JsValue,
-        >,
-        #[wasm_bindgen(unchecked_optional_param_type = "Partial<WorkUnitMeta> | null")]
-        meta: Option<JsValue>,
-    ) -> JsResult<JsWorkUnit> {
+    "__specAddWorkUnit" fn spec_add_work_unit(
+        c: &JsCoordinate, ns: f64, s: f64, name: &JsValue, data: Option<JsValue>, meta: Option<JsValue>
+    ) -> u32 {
         let name = to_string(name, "name")?;
         let data = opt_map(data, "data")?.unwrap_or_default();
         let meta = unit_meta_from_opt(meta, "meta")?;
-        self.0
-            .add_work_unit(&name, data, meta)
-            .map(JsWorkUnit::wrap)
-            .map_err(to_js)
+        let u = spec(c, ns, s).add_work_unit(&name, data, meta).map_err(to_js)?;
+        Ok(reply(c, [u], |o, u| o.unit_in_spec(&u)))
     }
-
-    /// Adds or updates many units in one call; returns how many.
-    #[wasm_bindgen(js_name = addWorkUnits)]
-    pub fn add_work_units(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Iterable<AddWorkUnitInput>")] items: &JsValue,
-    ) -> JsResult<usize> {
+    "__specAddWorkUnits" fn spec_add_work_units(c: &JsCoordinate, ns: f64, s: f64, items: &JsValue) -> usize {
         let mut all = Vec::new();
-        let now = self.0.namespace().coordinate().now();
+        let now = c.core().now();
         if Array::is_array(items) {
             // The common case, one call per item (an iterator takes three).
             let array: &Array = items.unchecked_ref();
@@ -480,198 +304,83 @@ impl JsWorkSpec {
                 all.push(item_from_js(&item?, i, now)?);
             }
         }
-        self.0.add_work_units(all).map_err(to_js)
+        spec(c, ns, s).add_work_units(all).map_err(to_js)
     }
-
-    /// The unit called `name` (throws `NoSuchWorkUnitError`).
-    #[wasm_bindgen(js_name = workUnit)]
-    pub fn work_unit(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: &JsValue,
-    ) -> JsResult<JsWorkUnit> {
+    "__specWorkUnit" fn spec_work_unit(c: &JsCoordinate, ns: f64, s: f64, name: &JsValue) -> u32 {
         let name = to_string(name, "name")?;
-        self.0.work_unit(&name).map(JsWorkUnit::wrap).map_err(to_js)
+        let u = spec(c, ns, s).work_unit(&name).map_err(to_js)?;
+        Ok(reply(c, [u], |o, u| o.unit_in_spec(&u)))
     }
-
-    /// The units the query selects (default: all), by name.
-    #[wasm_bindgen(js_name = workUnits, unchecked_return_type = "Map<string, WorkUnit>")]
-    pub fn work_units(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
-    ) -> JsResult<js_sys::Map> {
+    "__specWorkUnits" fn spec_work_units(c: &JsCoordinate, ns: f64, s: f64, query: Option<JsValue>) -> u32 {
         let query = query_from_js(query, "query")?;
-        let map = js_sys::Map::new();
-        for (name, unit) in self.0.work_units(&query).map_err(to_js)? {
-            map.set(&name.into(), &JsWorkUnit::wrap(unit).into());
-        }
-        Ok(map)
+        let all = spec(c, ns, s).work_units(&query).map_err(to_js)?;
+        Ok(reply(c, all.values(), |o, u| o.unit_in_spec(u)))
     }
-
-    /// How many units have each status (statuses with no units are absent).
-    #[wasm_bindgen(
-        js_name = countWorkUnitStatus,
-        unchecked_return_type = "Map<WorkUnitStatusText, number>"
-    )]
-    pub fn count_work_unit_status(&self) -> JsResult<js_sys::Map> {
+    "__specCountWorkUnitStatus" fn spec_count_work_unit_status(c: &JsCoordinate, ns: f64, s: f64) -> js_sys::Map {
         let map = js_sys::Map::new();
-        for (status, n) in self.0.count_work_unit_status().map_err(to_js)? {
+        for (status, n) in spec(c, ns, s).count_work_unit_status().map_err(to_js)? {
             map.set(&status.as_str().into(), &from_i64(n));
         }
         Ok(map)
     }
-
-    /// Sets the priority of every unit the query selects (default: all).
-    #[wasm_bindgen(js_name = setWorkUnitPriorities)]
-    pub fn set_work_unit_priorities(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] priority: &JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
-    ) -> JsResult<()> {
+    "__specSetWorkUnitPriorities" fn spec_set_work_unit_priorities(
+        c: &JsCoordinate, ns: f64, s: f64, priority: &JsValue, query: Option<JsValue>
+    ) -> () {
         let priority = to_priority(priority, "priority")?;
         let query = query_from_js(query, "query")?;
-        self.0
-            .set_work_unit_priorities(&query, priority)
-            .map_err(to_js)
+        spec(c, ns, s).set_work_unit_priorities(&query, priority).map_err(to_js)
     }
-
-    /// Adds `adjustment` to the priority of every unit the query selects.
-    #[wasm_bindgen(js_name = adjustWorkUnitPriorities)]
-    pub fn adjust_work_unit_priorities(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] adjustment: &JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
-    ) -> JsResult<()> {
+    "__specAdjustWorkUnitPriorities" fn spec_adjust_work_unit_priorities(
+        c: &JsCoordinate, ns: f64, s: f64, adjustment: &JsValue, query: Option<JsValue>
+    ) -> () {
         let adjustment = to_priority(adjustment, "adjustment")?;
         let query = query_from_js(query, "query")?;
-        self.0
-            .adjust_work_unit_priorities(&query, adjustment)
-            .map_err(to_js)
+        spec(c, ns, s).adjust_work_unit_priorities(&query, adjustment).map_err(to_js)
     }
-
-    /// Deletes the units the query selects (default: all); returns how many.
-    #[wasm_bindgen(js_name = deleteWorkUnits)]
-    pub fn delete_work_units(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "WorkUnitQuery")] query: Option<JsValue>,
-    ) -> JsResult<usize> {
+    "__specDeleteWorkUnits" fn spec_delete_work_units(c: &JsCoordinate, ns: f64, s: f64, query: Option<JsValue>) -> usize {
         let query = query_from_js(query, "query")?;
-        self.0.delete_work_units(&query).map_err(to_js)
+        spec(c, ns, s).delete_work_units(&query).map_err(to_js)
     }
-
-    /// Unit counts by status.
-    #[wasm_bindgen(unchecked_return_type = "SummaryRecord[]")]
-    pub fn summarize(&self) -> JsResult<Array> {
-        self.0.summarize().map(|s| summary_to_js(&s)).map_err(to_js)
+    "__specSummarize" fn spec_summarize(c: &JsCoordinate, ns: f64, s: f64) -> Array {
+        spec(c, ns, s).summarize().map(|s| summary_to_js(&s)).map_err(to_js)
     }
 }
-
-handle_class!(JsWorkSpec, WorkSpec, WorkSpec, |s| format!(
-    "WorkSpec({:?})",
-    s.name()
-));
 
 // ------------------------------------------------------------------- WorkUnit
 
-/// A work unit: one input of a work spec, with its data, metadata and
-/// attempts.
-#[wasm_bindgen(js_name = WorkUnit)]
-pub struct JsWorkUnit(AssertUnwindSafe<WorkUnit>);
-
-impl JsWorkUnit {
-    pub(crate) fn wrap(unit: WorkUnit) -> Self {
-        JsWorkUnit(AssertUnwindSafe(unit))
+exports! {
+    "__unitData" fn unit_data(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> JsValue {
+        unit(c, ns, s, hi, lo).data().map(|d| from_map(&d)).map_err(to_js)
     }
-}
-
-#[wasm_bindgen(js_class = WorkUnit)]
-impl JsWorkUnit {
-    /// The unit's name.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.0.name().to_owned()
+    "__unitStatus" fn unit_status(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> JsValue {
+        unit(c, ns, s, hi, lo).status().map(|s| s.as_str().into()).map_err(to_js)
     }
-
-    /// The work spec the unit belongs to.
-    #[wasm_bindgen(getter, js_name = workSpec)]
-    pub fn work_spec(&self) -> JsWorkSpec {
-        JsWorkSpec::wrap(self.0.work_spec().clone())
+    "__unitMeta" fn unit_meta(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> JsValue {
+        unit(c, ns, s, hi, lo).meta().map(|m| unit_meta_to_js(&m)).map_err(to_js)
     }
-
-    /// The unit's data.
-    #[wasm_bindgen(unchecked_return_type = "DataMap")]
-    pub fn data(&self) -> JsResult<JsValue> {
-        self.0.data().map(|d| from_map(&d)).map_err(to_js)
-    }
-
-    /// The unit's status (`"available"`, `"pending"`, ...).
-    #[wasm_bindgen(unchecked_return_type = "WorkUnitStatusText")]
-    pub fn status(&self) -> JsResult<JsValue> {
-        self.0.status().map(|s| s.as_str().into()).map_err(to_js)
-    }
-
-    /// The unit's metadata `{priority, notBefore}`.
-    #[wasm_bindgen(unchecked_return_type = "WorkUnitMeta")]
-    pub fn meta(&self) -> JsResult<JsValue> {
-        self.0.meta().map(|m| unit_meta_to_js(&m)).map_err(to_js)
-    }
-
-    /// Replaces the unit's metadata (missing fields are zero).
-    #[wasm_bindgen(js_name = setMeta)]
-    pub fn set_meta(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Partial<WorkUnitMeta>")] meta: &JsValue,
-    ) -> JsResult<()> {
+    "__unitSetMeta" fn unit_set_meta(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32, meta: &JsValue) -> () {
         let meta = unit_meta_from_js(meta, "meta")?;
-        self.0.set_meta(meta).map_err(to_js)
+        unit(c, ns, s, hi, lo).set_meta(meta).map_err(to_js)
     }
-
-    /// The unit's priority.
-    pub fn priority(&self) -> JsResult<f64> {
-        self.0.priority().map_err(to_js)
+    "__unitPriority" fn unit_priority(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> f64 {
+        unit(c, ns, s, hi, lo).priority().map_err(to_js)
     }
-
-    /// Sets the unit's priority.
-    #[wasm_bindgen(js_name = setPriority)]
-    pub fn set_priority(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] priority: &JsValue,
-    ) -> JsResult<()> {
+    "__unitSetPriority" fn unit_set_priority(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32, priority: &JsValue) -> () {
         let priority = to_priority(priority, "priority")?;
-        self.0.set_priority(priority).map_err(to_js)
+        unit(c, ns, s, hi, lo).set_priority(priority).map_err(to_js)
     }
-
-    /// The attempt that decides the unit's status, or `null`.
-    #[wasm_bindgen(js_name = activeAttempt, unchecked_return_type = "Attempt | null")]
-    pub fn active_attempt(&self) -> JsResult<JsValue> {
-        self.0
-            .active_attempt()
-            .map(|a| a.map_or(JsValue::NULL, |a| JsAttempt::wrap(a).into()))
-            .map_err(to_js)
+    "__unitActiveAttempt" fn unit_active_attempt(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> u32 {
+        let a = unit(c, ns, s, hi, lo).active_attempt().map_err(to_js)?;
+        Ok(reply(c, a, |o, a| o.attempt(&a)))
     }
-
-    /// Forgets the active attempt, making the unit available again.
-    #[wasm_bindgen(js_name = clearActiveAttempt)]
-    pub fn clear_active_attempt(&self) -> JsResult<()> {
-        self.0.clear_active_attempt().map_err(to_js)
+    "__unitClearActiveAttempt" fn unit_clear_active_attempt(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> () {
+        unit(c, ns, s, hi, lo).clear_active_attempt().map_err(to_js)
     }
-
-    /// Every attempt on the unit, oldest first.
-    pub fn attempts(&self) -> JsResult<Vec<JsAttempt>> {
-        self.0
-            .attempts()
-            .map(|v| v.into_iter().map(JsAttempt::wrap).collect())
-            .map_err(to_js)
+    "__unitAttempts" fn unit_attempts(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> u32 {
+        let all = unit(c, ns, s, hi, lo).attempts().map_err(to_js)?;
+        Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
-
-    /// How many attempts the unit has had.
-    #[wasm_bindgen(js_name = numAttempts)]
-    pub fn num_attempts(&self) -> JsResult<usize> {
-        self.0.num_attempts().map_err(to_js)
+    "__unitNumAttempts" fn unit_num_attempts(c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32) -> usize {
+        unit(c, ns, s, hi, lo).num_attempts().map_err(to_js)
     }
 }
-
-handle_class!(JsWorkUnit, WorkUnit, WorkUnit, |u| format!(
-    "WorkUnit({:?}/{:?})",
-    u.work_spec().name(),
-    u.name()
-));

@@ -1,13 +1,15 @@
 //! The JavaScript binding of Coordinate, for Node and the browser via
 //! WebAssembly (wasm-bindgen).
 //!
-//! Thin by design: every method converts its arguments (`convert`,
+//! Thin by design: every call converts its arguments (`convert`,
 //! `records`), calls the core, and maps a core error through one function
-//! (`errors::to_js`). The classes are the JavaScript column of docs/api.md:
-//! `Coordinate`, `MockClock`, `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`,
-//! `Attempt`, plus the free functions. The package entry point
-//! (`wasm/js/api.js`) adds the `WorkUnitStatus`/`AttemptStatus` objects and
-//! the `CoordinateError` classes, which are plain JavaScript.
+//! (`errors::to_js`). The JavaScript column of docs/api.md is `MockClock`
+//! and the free functions here, and the handle classes `Coordinate`,
+//! `Namespace`, `WorkSpec`, `WorkUnit`, `Worker`, `Attempt` in the package
+//! entry point (`wasm/js/api.js`), plain JavaScript over hidden functions of
+//! this module (`handles`, `worker`, `wire`); api.js also has the
+//! `WorkUnitStatus`/`AttemptStatus` objects and the `CoordinateError`
+//! classes.
 //!
 //! Panics: the wasm build uses `panic=unwind` (std rebuilt with
 //! `-Zbuild-std=std,panic_unwind` and the wasm exception-handling feature;
@@ -17,21 +19,22 @@
 //! would be an opaque `RuntimeError: unreachable` that leaves the instance
 //! dead.
 //!
-//! Memory: every handle is a small Rust object owned by its JavaScript
-//! wrapper. wasm-bindgen registers each wrapper with a
-//! `FinalizationRegistry`, so dropped handles are freed by the garbage
-//! collector; `free()` (or `using` with `Symbol.dispose`) frees one at once.
-//! A handle holds only an id and a reference to its `Coordinate`'s state.
+//! Memory: the handle classes are plain JavaScript objects holding store ids
+//! (`wire.rs`), so they own nothing in wasm memory and a dropped handle is
+//! ordinary garbage; `free()` (or `using`) only retires the one handle.
+//! Each `Coordinate` owns one wasm-bindgen object (`CoordinateCore`), and
+//! each `MockClock` is one, freed by the garbage collector through
+//! wasm-bindgen's `FinalizationRegistry`.
 
 mod convert;
 mod errors;
 mod functions;
 mod handles;
 mod records;
+mod wire;
 mod worker;
 
-pub use handles::{JsCoordinate, JsMockClock, JsNamespace, JsWorkSpec, JsWorkUnit};
-pub use worker::{JsAttempt, JsWorker};
+pub use handles::{JsCoordinate, JsMockClock};
 
 /// Results of exported functions: a thrown JavaScript value on failure.
 pub(crate) type JsResult<T> = Result<T, wasm_bindgen::JsValue>;

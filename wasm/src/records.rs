@@ -13,9 +13,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::convert::{
-    describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object, set, to_bool,
-    to_duration, to_f64, to_i64, to_map, to_opt_instant, to_opt_map, to_string, to_strings,
-    to_unit_status, Options,
+    check_text, describe, from_duration, from_i64, from_map, from_opt_instant, is_plain_object,
+    set, to_bool, to_duration, to_f64, to_i64, to_map, to_opt_instant, to_opt_map, to_string,
+    to_strings, to_unit_status, Options,
 };
 use crate::errors::{to_js, type_error};
 use crate::JsResult;
@@ -311,6 +311,7 @@ pub(crate) fn item_from_js(
     now: DateTime<Utc>,
 ) -> JsResult<AddWorkUnitItem> {
     if let Some(key) = v.as_string() {
+        check_text(v, &key, || format!("items[{index}]"))?;
         return Ok(AddWorkUnitItem::named(key));
     }
     let arg = format!("items[{index}]");
@@ -378,7 +379,7 @@ pub(crate) fn metas_from_js(v: &JsValue, arg: &str) -> JsResult<Metas> {
         )));
     }
     for key in Object::keys::<JsValue>(v.unchecked_ref()).iter() {
-        let name = key.as_string().unwrap_or_default();
+        let name = to_string(&key, &format!("{arg} key"))?;
         let meta = meta_from_js(&Reflect::get(v, &key)?, &format!("{arg}[{name:?}]"))?;
         metas.insert(name, meta);
     }

@@ -581,19 +581,85 @@ describe('using the API', () => {
 // ------------------------------------------------------------------ memory
 
 describe('memory', () => {
-  test('free() and Symbol.dispose release a handle; other handles to the object stay valid', () => {
-    const { ns } = setup();
+  test('free() retires one handle: a freed handle throws GoneError, a second free() does nothing', () => {
+    const { ns, clock } = setup();
     const spec = ns.setWorkSpec({ name: 's' });
     const again = ns.workSpec('s');
     spec.free();
-    assert.ok(thrown(() => spec.data()) instanceof Error);
-    assert.deepEqual(again.data(), { name: 's' });
+    spec.free(); // a second free() is a no-op (it threw before)
+    let e = thrown(() => spec.data());
+    assert.ok(e instanceof api.GoneError, `${e}`);
+    assert.equal(e.message, 'this WorkSpec handle was freed (free() or using); get a new handle to the object');
+    assert.ok(thrown(() => spec.name) instanceof api.GoneError);
+    assert.deepEqual(again.data(), { name: 's' }, 'other handles to the object stay valid');
+    assert.ok(!again.equals(spec), 'a freed handle equals nothing');
     assert.equal(typeof again[Symbol.dispose], 'function');
     again[Symbol.dispose]();
-    assert.ok(thrown(() => again.data()) instanceof Error);
-    const e = thrown(() => ns.worker('w').makeAttempt(spec));
+    again[Symbol.dispose]();
+    assert.ok(thrown(() => again.data()) instanceof api.GoneError);
+    // A freed handle as an argument: GoneError too; a wrong kind stays a TypeError.
+    const unit = ns.workSpec('s').addWorkUnit('u');
+    const w = ns.worker('w');
+    unit.free();
+    e = thrown(() => w.makeAttempt(unit));
+    assert.ok(e instanceof api.GoneError, `${e}`);
+    e = thrown(() => w.makeAttempt(spec));
     assert.ok(e instanceof TypeError);
-    assert.equal(e.message, 'workUnit is a WorkSpec that was already freed');
+    assert.equal(e.message, 'workUnit must be a WorkUnit, not a WorkSpec');
+    const [a] = w.requestAttempts();
+    a.free();
+    assert.ok(thrown(() => a.finish()) instanceof api.GoneError);
+    assert.equal(ns.workSpec('s').workUnit('u').status(), 'pending', 'freeing released nothing in the store');
+    // MockClock is a wasm-bindgen object: the same rules.
+    clock.free();
+    clock.free();
+    assert.ok(thrown(() => clock.now()) instanceof api.GoneError);
+    assert.ok(thrown(() => new Coordinate({ clock })) instanceof api.GoneError);
+    // The Coordinate too; its other handles keep working.
+    const { coord, ns: ns2 } = setup();
+    coord.free();
+    coord.free();
+    assert.ok(thrown(() => coord.namespace('x')) instanceof api.GoneError);
+    assert.deepEqual(ns2.workSpecNames(), []);
+  });
+
+  test('past their bound the records a reply sends by id start over, and names stay right', () => {
+    const { ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    spec.addWorkUnits(['u1', 'u2']);
+    for (let i = 0; i < 5000; i++) assert.equal(ns.worker(`w${i}`).name, `w${i}`);
+    const all = ns.workers();
+    assert.equal(all.size, 5000);
+    for (const [name, w] of all) assert.equal(w.name, name);
+    const [a] = ns.worker('w4999').requestAttempts();
+    assert.equal(String(a), 'Attempt("s"/"u1" @ "w4999")');
+    assert.equal(a.worker.namespace.name, 'test');
+    assert.ok(a.workUnit.workSpec.equals(spec));
+    assert.equal(String(ns.worker('w7').requestAttempts()[0]), 'Attempt("s"/"u2" @ "w7")');
+  });
+
+  test('handles cannot be constructed directly', () => {
+    for (const cls of [api.Namespace, api.WorkSpec, api.WorkUnit, api.Worker, api.Attempt]) {
+      assert.ok(thrown(() => new cls()) instanceof TypeError, cls.name);
+    }
+  });
+
+  test('returned handles own no wasm memory (holding many costs nothing there)', () => {
+    const { ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    const w = ns.worker('w');
+    spec.addWorkUnits(Array.from({ length: 20_000 }, (_, i) => `u${i}`));
+    assert.equal(w.requestAttempts({ numberOfWorkUnits: 20_000 }).length, 20_000);
+    w.allAttempts(); // the reply buffer reaches its size once
+    spec.workUnits();
+    const before = native.__wasmMemoryBytes();
+    const kept = [];
+    for (let i = 0; i < 10; i++) kept.push(w.allAttempts(), spec.workUnits());
+    const after = native.__wasmMemoryBytes();
+    assert.equal(kept.length, 20);
+    // 200,000 attempts and 200,000 units held: as wasm-bindgen objects these
+    // took >= 100 bytes each of wasm memory (> 40 MB); as ids, none.
+    assert.ok(after - before < 4 << 20, `wasm memory grew from ${before} to ${after} bytes`);
   });
 
   test('dropped handles are freed by the garbage collector (a long simulation does not leak)', async (t) => {
@@ -632,5 +698,67 @@ describe('memory', () => {
     // 10 more rounds would hold >100 MB if handles leaked; allow some slack
     // for allocator fragmentation.
     assert.ok(after - before < 8 << 20, `wasm memory grew from ${before} to ${after} bytes`);
+  });
+});
+
+// ------------------------------------------------------------- hardening
+
+describe('hardening', () => {
+  test('the options reader is reentrant: a getter that calls the API does not change the outer options', () => {
+    const { ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    spec.addWorkUnits(['u1', 'u2', 'u3', 'u4', 'u5']);
+    const w = ns.worker('w');
+    let inner = null;
+    const units = spec.workUnits({
+      limit: 1,
+      get names() {
+        inner = thrown(() => w.requestAttempts({ lifetime: 5, bogus: 1 }));
+        return undefined;
+      },
+    });
+    assert.ok(inner instanceof TypeError, 'the inner call saw its own options');
+    assert.equal(units.size, 1, 'the outer call kept its limit');
+    // A getter whose inner call succeeds, with options of its own.
+    const got = w.requestAttempts({
+      get numberOfWorkUnits() {
+        assert.equal(spec.workUnits({ limit: 4, statuses: ['available'] }).size, 4);
+        return 2;
+      },
+      lifetime: 60_000,
+    });
+    assert.equal(got.length, 2);
+    assert.equal(got[0].expirationTime().getTime() - got[0].startTime().getTime(), 60_000);
+  });
+
+  test('lone surrogates throw TypeError naming the argument instead of merging names', () => {
+    const { coord, ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    const message = (arg, unit, at = 0) =>
+      `${arg}: the string has a lone surrogate ('\\u${unit}' at index ${at}): surrogates not allowed (strings must be valid Unicode)`;
+    for (const [call, arg, unit, at] of [
+      [() => coord.namespace('\ud800'), 'name', 'd800'],
+      [() => coord.namespace('ok\udbff'), 'name', 'dbff', 2],
+      [() => ns.worker('\udc00'), 'name', 'dc00'],
+      [() => ns.setWorkSpec({ name: '\ud800' }), 'data', 'd800'],
+      [() => spec.addWorkUnit('\ud800'), 'name', 'd800'],
+      [() => spec.addWorkUnit('u', { '\ud800': 1 }), 'data', 'd800'],
+      [() => spec.addWorkUnit('u', new Map([['\udfff', 1]])), 'data', 'dfff'],
+      [() => spec.addWorkUnit('u', { k: ['x', { deep: 'a\ud800' }] }), 'data', 'd800', 1],
+      [() => spec.addWorkUnits(['fine', '\ud800']), 'items[1]', 'd800'],
+      [() => spec.addWorkUnits([['\ud800']]), 'items[0] name', 'd800'],
+      [() => spec.workUnits({ names: ['\ud800'] }), 'names', 'd800'],
+      [() => ns.workSpec('\ud800'), 'name', 'd800'],
+    ]) {
+      const e = thrown(call);
+      assert.ok(e instanceof TypeError, `${arg}: ${e}`);
+      assert.equal(e.message, message(arg, unit, at ?? 0));
+    }
+    assert.deepEqual(spec.workUnits().size, 0, 'nothing was added');
+    assert.deepEqual([...coord.namespaces().keys()], ['test']);
+    // Pairs and a real U+FFFD are text.
+    const data = { '\ud83d\ude00': '\ufffd', k: 'x\ud83d\ude00y' };
+    assert.deepEqual(spec.addWorkUnit('\ud83d\ude00\ufffd', data).data(), data);
+    assert.equal(coord.namespace('\ufffd').name, '\ufffd');
   });
 });
