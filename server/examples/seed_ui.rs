@@ -140,11 +140,6 @@ fn seed(coord: &Coordinate) -> Res<()> {
             })
             .collect(),
     )?;
-    render.add_work_unit(
-        "<script>alert(1)</script>",
-        map([("html", "<b>not bold</b>")]),
-        WorkUnitMeta::default(),
-    )?;
     // The worker tree: two hosts, each a parent of its processes.
     let expiry = now + TimeDelta::minutes(15);
     let host_a = demo.worker("host-a")?;
@@ -188,6 +183,12 @@ fn seed(coord: &Coordinate) -> Res<()> {
             a.finish(None)?;
         }
     }
+    // Added after the requests, so no attempt's data replaces its own.
+    render.add_work_unit(
+        "<script>alert(1)</script>",
+        map([("html", "<b>not bold</b>")]),
+        WorkUnitMeta::default(),
+    )?;
     let billing = coord.namespace("billing")?;
     let invoices = billing.set_work_spec(spec("invoices", 1, 20))?;
     for i in 0..12 {

@@ -519,6 +519,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/ui", any(crate::ui::handle))
+        .route("/ui/", any(crate::ui::handle))
         .route("/ui/{*page}", any(crate::ui::handle))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
