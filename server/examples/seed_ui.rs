@@ -7,6 +7,7 @@
 //! seed_ui URL counts NS SPEC        # {"available": n, ..., "paused": b, "priority": p}
 //! seed_ui URL status NS SPEC UNIT   # the unit's status
 //! seed_ui URL work NS SPEC N        # a worker finishes N more units of SPEC
+//! seed_ui URL bulk NS SPEC N        # N units u0000000... (to measure the pages at scale)
 //! ```
 //!
 //! The token, if the daemon has one, comes from `COORDINATE_TOKEN`.
@@ -92,6 +93,25 @@ fn run(args: &[String]) -> Res<()> {
                 a.finish(None)?;
             }
             println!("{}", attempts.len());
+            Ok(())
+        }
+        "bulk" => {
+            let ws = coord
+                .namespace(arg(args, 2, "namespace")?)?
+                .set_work_spec(spec(arg(args, 3, "work spec")?, 0, 20))?;
+            let n: usize = arg(args, 4, "how many")?.parse()?;
+            let langs = ["en", "fr", "de"];
+            for start in (0..n).step_by(10_000) {
+                let items = (start..n.min(start + 10_000))
+                    .map(|i| AddWorkUnitItem {
+                        key: format!("u{i:07}"),
+                        data: map([("lang", langs[i % 3])]),
+                        meta: WorkUnitMeta::default(),
+                    })
+                    .collect();
+                ws.add_work_units(items)?;
+            }
+            println!("{n}");
             Ok(())
         }
         other => Err(format!("unknown command {other:?}").into()),

@@ -85,6 +85,7 @@ impl Layout<'_> {
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{title} · coordinated</title>\
+             <link rel=\"icon\" href=\"/ui/static/icon.svg\">\
              <link rel=\"stylesheet\" href=\"/ui/static/style.css\">\
              <script src=\"/ui/static/app.js\" defer></script></head>\
              <body><header><a class=\"brand\" href=\"/ui/\">coordinated</a> \

@@ -43,6 +43,7 @@ use rates::{chart, PerMinute, Rates, SpecKey};
 
 const STYLE: &str = include_str!("../../ui/style.css");
 const SCRIPT: &str = include_str!("../../ui/app.js");
+const ICON: &str = include_str!("../../ui/icon.svg");
 
 /// The session cookie's name.
 const COOKIE: &str = "coordinate_ui";
@@ -171,6 +172,7 @@ impl IntoResponse for UiError {
         let body = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <title>{code} · coordinated</title>\
+             <link rel=\"icon\" href=\"/ui/static/icon.svg\">\
              <link rel=\"stylesheet\" href=\"/ui/static/style.css\"></head>\
              <body><header><a class=\"brand\" href=\"/ui/\">coordinated</a></header><main>\
              <h1>{code}</h1><p class=\"error\" id=\"error\">{msg}</p>\
@@ -228,6 +230,7 @@ async fn serve(app: Arc<App>, request: Request) -> Page {
         (Method::GET, "/ui/static/app.js") => {
             return Ok(asset("text/javascript; charset=utf-8", SCRIPT))
         }
+        (Method::GET, "/ui/static/icon.svg") => return Ok(asset("image/svg+xml", ICON)),
         (Method::GET, "/ui/login") => return Ok(login_page(&app, "")),
         (Method::POST, "/ui/login") => {
             same_origin(&headers)?;
@@ -822,9 +825,9 @@ fn overview(coord: &Coordinate, ctx: &Ctx) -> Page {
     for (name, ns) in &namespaces {
         let specs = ns.work_spec_names()?;
         let workers = ns.workers()?.len();
-        let (ns_rate, ns_series) = {
+        let (ns_rate, (ns_series, span)) = {
             let r = ctx.app.ui.rates();
-            (r.recent(None, Some(name)), r.series(None, Some(name)))
+            (r.recent(None, Some(name)), r.series_in(None, Some(name)))
         };
         let shown = if name.is_empty() { "(default)" } else { name };
         let _ = write!(
@@ -838,7 +841,7 @@ fn overview(coord: &Coordinate, ctx: &Ctx) -> Page {
             specs = specs.len(),
             f = fmt_rate(ns_rate.finished),
             x = fmt_rate(ns_rate.failed),
-            chart = chart(&ns_series, &format!("chart-ns-{}", esc(name))),
+            chart = chart(&ns_series, span, &format!("chart-ns-{}", esc(name))),
         );
         body.push_str(
             "<table class=\"specs\"><thead><tr><th>work spec</th><th>priority</th>\
@@ -1064,9 +1067,9 @@ fn spec_page(coord: &Coordinate, ctx: &Ctx, v: &SpecView) -> Page {
     let meta = ws.meta(false)?;
     let counts = counts_of(&ws)?;
     let key: SpecKey = (v.ns.clone(), v.spec.clone());
-    let (rate, series) = {
+    let (rate, (series, span)) = {
         let r = ctx.app.ui.rates();
-        (r.recent(Some(&key), None), r.series(Some(&key), None))
+        (r.recent(Some(&key), None), r.series_in(Some(&key), None))
     };
     let base = |extra: &[(&str, &str)]| spec_href(&v.ns, &v.spec, extra);
     let mut body = String::new();
@@ -1167,7 +1170,7 @@ fn spec_page(coord: &Coordinate, ctx: &Ctx, v: &SpecView) -> Page {
         esc(&base(&[])),
         fmt_rate(rate.finished),
         fmt_rate(rate.failed),
-        chart(&series, "chart-spec"),
+        chart(&series, span, "chart-spec"),
     );
     // Filter form.
     let _ = write!(
@@ -1338,7 +1341,12 @@ fn unit_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str, spec: &str, name: &st
         body.push_str(&ctx.action_form("delete", "delete-unit danger", &f, ""));
         body.push_str("</div>");
     }
-    let _ = write!(body, "<h2>Data</h2>{}", data_table(&data, "unit-data"));
+    let _ = write!(
+        body,
+        "<h2>Data</h2><p class=\"muted\">What <code>data()</code> answers: the active \
+         attempt's data while the unit has one, else the unit's own.</p>{}",
+        data_table(&data, "unit-data")
+    );
     body.push_str("<h2>Attempts</h2>");
     if attempts.is_empty() {
         body.push_str("<p class=\"muted\">No attempts yet.</p>");

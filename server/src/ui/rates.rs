@@ -131,7 +131,26 @@ impl Rates {
 
     /// The rate between consecutive samples over the window: (seconds
     /// before the last sample, rate).
+    #[cfg(test)]
     pub(crate) fn series(&self, spec: Option<&SpecKey>, ns: Option<&str>) -> Vec<(f64, PerMinute)> {
+        self.series_in(spec, ns).0
+    }
+
+    /// [`series`](Self::series) and the seconds the samples span (at most
+    /// the window), which the chart's x-axis covers.
+    pub(crate) fn series_in(
+        &self,
+        spec: Option<&SpecKey>,
+        ns: Option<&str>,
+    ) -> (Vec<(f64, PerMinute)>, f64) {
+        let span = match (self.samples.front(), self.samples.back()) {
+            (Some(a), Some(b)) => b.at.duration_since(a.at).as_secs_f64(),
+            _ => 0.0,
+        };
+        (self.points(spec, ns), span.min(WINDOW.as_secs_f64()))
+    }
+
+    fn points(&self, spec: Option<&SpecKey>, ns: Option<&str>) -> Vec<(f64, PerMinute)> {
         let Some(last) = self.samples.back() else {
             return Vec::new();
         };
@@ -149,9 +168,9 @@ impl Rates {
     }
 }
 
-/// A small SVG line chart of a series over the last hour: finished and
-/// failed units per minute.
-pub(crate) fn chart(series: &[(f64, PerMinute)], id: &str) -> String {
+/// A small SVG line chart of finished and failed units per minute over
+/// the last `span` seconds (the last hour once the daemon has run that long).
+pub(crate) fn chart(series: &[(f64, PerMinute)], span: f64, id: &str) -> String {
     const W: f64 = 600.0;
     const H: f64 = 120.0;
     const PAD: f64 = 4.0;
@@ -160,7 +179,14 @@ pub(crate) fn chart(series: &[(f64, PerMinute)], id: &str) -> String {
         .map(|(_, r)| r.finished.max(r.failed))
         .fold(0.0_f64, f64::max);
     let top = if max <= 0.0 { 1.0 } else { max * 1.1 };
-    let window = WINDOW.as_secs_f64();
+    let window = span.clamp(1.0, WINDOW.as_secs_f64());
+    let label = if window >= WINDOW.as_secs_f64() {
+        "last hour".to_owned()
+    } else if window >= 120.0 {
+        format!("last {:.0} min", window / 60.0)
+    } else {
+        format!("last {window:.0} s")
+    };
     let line = |pick: fn(&PerMinute) -> f64| {
         let mut pts = String::new();
         for (ago, r) in series {
@@ -184,7 +210,7 @@ pub(crate) fn chart(series: &[(f64, PerMinute)], id: &str) -> String {
          <polyline class=\"finished\" points=\"{finished}\"/>\
          <polyline class=\"failed\" points=\"{failed}\"/></svg>\
          <figcaption><span class=\"key finished\">finished/min</span> \
-         <span class=\"key failed\">failed/min</span> · last hour · top {top:.1}/min · \
+         <span class=\"key failed\">failed/min</span> · {label} · top {top:.1}/min · \
          {n} samples</figcaption></figure>",
         n = series.len(),
         mid = H / 2.0,
@@ -233,7 +259,11 @@ mod tests {
         assert_eq!(r.recent(None, Some("other")), PerMinute::default());
         let series = r.series(Some(&key), None);
         assert_eq!(series.len(), 360);
-        assert!(chart(&series, "c").contains("data-points=\"360\""));
+        let (series, span) = r.series_in(Some(&key), None);
+        assert!((span - 3600.0).abs() < 1e-9);
+        let c = chart(&series, span, "c");
+        assert!(c.contains("data-points=\"360\""));
+        assert!(c.contains("last hour"));
     }
 
     #[test]

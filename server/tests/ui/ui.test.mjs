@@ -139,6 +139,14 @@ async function main() {
       null, { timeout: 20_000 });
     const points = Number(await page.locator('section[data-ns="demo"] figure.chart').getAttribute('data-points'));
     assert.ok(points >= 1, `chart points ${points}`);
+    // A few seconds of steady work, for a chart worth a screenshot.
+    for (let i = 0; i < 8; i += 1) {
+      api(url, ['work', 'demo', 'ingest', String(2 + (i % 3))]);
+      api(url, ['work', 'demo', 'render', String(i % 2)]);
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await page.reload();
+    assert.match(await text(page, 'section[data-ns="demo"] figcaption'), /last \d+ s/);
     await page.screenshot({ path: path.join(OUT, 'dashboard.png') });
   });
 
