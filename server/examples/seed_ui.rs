@@ -50,9 +50,11 @@ fn run(args: &[String]) -> Res<()> {
     match arg(args, 1, "a command: seed, counts, status, work")? {
         "seed" => seed(&coord),
         "counts" => {
-            let ws = coord
-                .namespace(arg(args, 2, "namespace")?)?
-                .work_spec(arg(args, 3, "work spec")?)?;
+            let ws = coord.namespace(arg(args, 2, "namespace")?)?.work_spec(arg(
+                args,
+                3,
+                "work spec",
+            )?)?;
             let counts = ws.count_work_unit_status()?;
             let meta = ws.meta(false)?;
             let mut parts: Vec<String> = [
@@ -184,7 +186,11 @@ fn seed(coord: &Coordinate) -> Res<()> {
         ..AttemptRequest::default()
     };
     // ingest: 30 finished, 10 failed, 5 pending.
-    for (i, a) in a1.request_attempts(&request(40, "ingest"))?.iter().enumerate() {
+    for (i, a) in a1
+        .request_attempts(&request(40, "ingest"))?
+        .iter()
+        .enumerate()
+    {
         if i % 4 == 3 {
             a.fail(Some(map([
                 ("traceback", Value::from(TRACEBACK)),
@@ -196,7 +202,11 @@ fn seed(coord: &Coordinate) -> Res<()> {
     }
     a2.request_attempts(&request(5, "ingest"))?;
     // render: 4 failed (two of them once retried), 6 finished.
-    for (i, a) in b1.request_attempts(&request(10, "render"))?.iter().enumerate() {
+    for (i, a) in b1
+        .request_attempts(&request(10, "render"))?
+        .iter()
+        .enumerate()
+    {
         if i < 4 {
             a.fail(Some(map([("traceback", Value::from(TRACEBACK))])))?;
         } else {

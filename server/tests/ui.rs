@@ -141,7 +141,10 @@ fn bad_query_parameters_are_400_naming_them() {
         ("/ui/spec?ns=n&spec=s&limit=0", "limit \"0\""),
         ("/ui/spec?ns=n&spec=s&limit=many", "limit \"many\""),
         ("/ui/spec?ns=n&spec=s&status=lost", "status \"lost\""),
-        ("/ui/spec?ns=n&spec=s&colour=red", "unknown query parameter \"colour\""),
+        (
+            "/ui/spec?ns=n&spec=s&colour=red",
+            "unknown query parameter \"colour\"",
+        ),
         ("/ui/spec?ns=n&spec=s&spec=t", "\"spec\" is given twice"),
         ("/ui/spec?ns=n", "\"spec\" is missing"),
         ("/ui/spec?ns=n&spec=s&value=3", "needs a data key"),
@@ -149,7 +152,11 @@ fn bad_query_parameters_are_400_naming_them() {
     ] {
         let a = get(&daemon, path, &[]);
         assert_eq!(a.status, 400, "{path}: {}", a.text());
-        assert!(a.text().contains(&says.replace('"', "&quot;")), "{path}: {}", a.text());
+        assert!(
+            a.text().contains(&says.replace('"', "&quot;")),
+            "{path}: {}",
+            a.text()
+        );
     }
     assert_eq!(get(&daemon, "/ui/spec?ns=n&spec=nope", &[]).status, 404);
     assert_eq!(get(&daemon, "/ui/spec?ns=nope&spec=s", &[]).status, 404);
@@ -249,7 +256,12 @@ fn read_only_shows_no_actions_and_refuses_them() {
         &daemon,
         "/ui/action",
         &[],
-        &[("action", "pause"), ("ns", "n"), ("spec", "s"), ("confirmed", "yes")],
+        &[
+            ("action", "pause"),
+            ("ns", "n"),
+            ("spec", "s"),
+            ("confirmed", "yes"),
+        ],
     );
     assert_eq!(a.status, 403);
     assert!(a.text().contains("read-only"));
@@ -265,8 +277,14 @@ fn a_token_needs_the_bearer_header_or_a_login() {
     let a = get(&daemon, "/ui/", &[]);
     assert_eq!(a.status, 303);
     assert_eq!(a.header("location"), Some("/ui/login"));
-    assert_eq!(get(&daemon, "/ui/", &[("Authorization", "Bearer sesame")]).status, 200);
-    assert_eq!(get(&daemon, "/ui/", &[("Authorization", "Bearer open")]).status, 303);
+    assert_eq!(
+        get(&daemon, "/ui/", &[("Authorization", "Bearer sesame")]).status,
+        200
+    );
+    assert_eq!(
+        get(&daemon, "/ui/", &[("Authorization", "Bearer open")]).status,
+        303
+    );
     // The login page and the assets need no token.
     assert_eq!(get(&daemon, "/ui/login", &[]).status, 200);
     assert_eq!(get(&daemon, "/ui/static/app.js", &[]).status, 200);

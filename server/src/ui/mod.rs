@@ -120,8 +120,8 @@ pub(crate) async fn sample(app: Arc<App>) {
     loop {
         tick.tick().await;
         let store = app.stores.main.clone();
-        let summary = tokio::task::spawn_blocking(move || store.run(None, |b| b.call(Op::Summarize)))
-            .await;
+        let summary =
+            tokio::task::spawn_blocking(move || store.run(None, |b| b.call(Op::Summarize))).await;
         match summary {
             Ok(Ok(Reply::Summary(s))) => app.ui.rates().push(Instant::now(), &s),
             Ok(Ok(other)) => tracing::warn!(reply = ?other, "the store answered Summarize oddly"),
@@ -193,7 +193,9 @@ type Page = Result<Response, UiError>;
 
 /// Every `/ui` request.
 pub(crate) async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
-    let mut response = serve(app, request).await.unwrap_or_else(|e| e.into_response());
+    let mut response = serve(app, request)
+        .await
+        .unwrap_or_else(|e| e.into_response());
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -291,9 +293,10 @@ async fn serve(app: Arc<App>, request: Request) -> Page {
             if form.get("confirmed").map(String::as_str) == Some("yes") {
                 ctx.run(move |c, _| action.run(c)).await
             } else {
-                Ok(html_page(&ctx.layout("Confirm", Vec::new(), false).render(
-                    &action.confirmation(&app.ui.csrf),
-                )))
+                Ok(html_page(
+                    &ctx.layout("Confirm", Vec::new(), false)
+                        .render(&action.confirmation(&app.ui.csrf)),
+                ))
             }
         }
         (Method::POST, "/ui/logout") => {
@@ -328,10 +331,7 @@ struct Ctx {
 
 impl Ctx {
     /// Runs `f` on the blocking pool with a `Coordinate` over the main store.
-    async fn run(
-        self,
-        f: impl FnOnce(&Coordinate, &Ctx) -> Page + Send + 'static,
-    ) -> Page {
+    async fn run(self, f: impl FnOnce(&Coordinate, &Ctx) -> Page + Send + 'static) -> Page {
         let result = tokio::task::spawn_blocking(move || {
             let coord = Coordinate::from_backend(self.app.stores.main.backend().clone());
             f(&coord, &self)
@@ -349,7 +349,12 @@ impl Ctx {
         }
     }
 
-    fn layout<'a>(&'a self, title: &'a str, crumbs: Vec<(String, String)>, live: bool) -> Layout<'a> {
+    fn layout<'a>(
+        &'a self,
+        title: &'a str,
+        crumbs: Vec<(String, String)>,
+        live: bool,
+    ) -> Layout<'a> {
         let mut all = vec![("namespaces".to_owned(), "/ui/".to_owned())];
         all.extend(crumbs);
         Layout {
@@ -367,7 +372,13 @@ impl Ctx {
     }
 
     /// A form posting one action (to its confirmation page).
-    fn action_form(&self, label: &str, class: &str, fields: &[(&str, &str)], extra: &str) -> String {
+    fn action_form(
+        &self,
+        label: &str,
+        class: &str,
+        fields: &[(&str, &str)],
+        extra: &str,
+    ) -> String {
         if !self.actions() {
             return String::new();
         }
@@ -559,7 +570,9 @@ fn params(text: &str, allowed: &[&str]) -> Result<HashMap<String, String>, UiErr
             }));
         }
         if out.insert(k.clone().into_owned(), v.into_owned()).is_some() {
-            return Err(UiError::bad(format!("query parameter {k:?} is given twice")));
+            return Err(UiError::bad(format!(
+                "query parameter {k:?} is given twice"
+            )));
         }
     }
     Ok(out)
@@ -581,8 +594,19 @@ async fn read_form(app: &App, body: axum::body::Body) -> Result<HashMap<String, 
 }
 
 const FORM_FIELDS: [&str; 13] = [
-    "csrf", "action", "ns", "spec", "unit", "status", "prefix", "key", "value", "priority",
-    "confirmed", "token", "limit",
+    "csrf",
+    "action",
+    "ns",
+    "spec",
+    "unit",
+    "status",
+    "prefix",
+    "key",
+    "value",
+    "priority",
+    "confirmed",
+    "token",
+    "limit",
 ];
 
 const SPEC_PARAMS: [&str; 9] = [
@@ -691,7 +715,13 @@ struct UnitPage {
 
 /// Units of `ws` passing `filter` whose names sort after `after`, at most
 /// `limit`; a data search reads at most `scan` units.
-fn page(ws: &WorkSpec, filter: &Filter, after: &str, limit: usize, scan: usize) -> Result<UnitPage, UiError> {
+fn page(
+    ws: &WorkSpec,
+    filter: &Filter,
+    after: &str,
+    limit: usize,
+    scan: usize,
+) -> Result<UnitPage, UiError> {
     let mut candidates: Vec<WorkUnit> = Vec::new();
     if !filter.prefix.is_empty() && after < filter.prefix.as_str() {
         let exact = WorkUnitQuery {
@@ -701,7 +731,11 @@ fn page(ws: &WorkSpec, filter: &Filter, after: &str, limit: usize, scan: usize) 
         };
         candidates.extend(ws.work_units(&exact)?.into_values());
     }
-    let want = if filter.key.is_empty() { limit + 1 } else { scan };
+    let want = if filter.key.is_empty() {
+        limit + 1
+    } else {
+        scan
+    };
     let mut more_in_store = false;
     let rest = ws.work_units(&filter.query(after, want))?;
     if rest.len() >= want {
@@ -903,7 +937,9 @@ fn overview(coord: &Coordinate, ctx: &Ctx) -> Page {
         body.push_str("</tbody></table></section>");
     }
     body.push_str("</div>");
-    Ok(html_page(&ctx.layout("namespaces", Vec::new(), true).render(&body)))
+    Ok(html_page(
+        &ctx.layout("namespaces", Vec::new(), true).render(&body),
+    ))
 }
 
 fn workers_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str) -> Page {
@@ -1003,7 +1039,11 @@ fn workers_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str) -> Page {
         }
         out.push_str("</li>");
     }
-    let shown_name = if ns_name.is_empty() { "(default)" } else { ns_name };
+    let shown_name = if ns_name.is_empty() {
+        "(default)"
+    } else {
+        ns_name
+    };
     let mut body = format!(
         "<div id=\"live\"><h1>Workers of {}</h1><p>{total} workers{}.</p>",
         esc(shown_name),
@@ -1022,7 +1062,9 @@ fn workers_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str) -> Page {
         format!("{shown_name}: workers"),
         url("/ui/workers", &[("ns", ns_name)]),
     )];
-    Ok(html_page(&ctx.layout("workers", crumbs, true).render(&body)))
+    Ok(html_page(
+        &ctx.layout("workers", crumbs, true).render(&body),
+    ))
 }
 
 /// What the spec page shows.
@@ -1112,7 +1154,11 @@ fn spec_page(coord: &Coordinate, ctx: &Ctx, v: &SpecView) -> Page {
         body.push_str(&ctx.action_form(
             label,
             act,
-            &[("action", act), ("ns", v.ns.as_str()), ("spec", v.spec.as_str())],
+            &[
+                ("action", act),
+                ("ns", v.ns.as_str()),
+                ("spec", v.spec.as_str()),
+            ],
             "",
         ));
         body.push_str(&ctx.action_form(
@@ -1185,13 +1231,21 @@ fn spec_page(coord: &Coordinate, ctx: &Ctx, v: &SpecView) -> Page {
     let _ = write!(
         body,
         "<option value=\"\"{}>any</option>",
-        if v.filter.status.is_none() { " selected" } else { "" }
+        if v.filter.status.is_none() {
+            " selected"
+        } else {
+            ""
+        }
     );
     for s in STATUSES {
         let _ = write!(
             body,
             "<option value=\"{s}\"{}>{s}</option>",
-            if v.filter.status == Some(s) { " selected" } else { "" }
+            if v.filter.status == Some(s) {
+                " selected"
+            } else {
+                ""
+            }
         );
     }
     let _ = write!(
@@ -1287,7 +1341,14 @@ fn spec_page(coord: &Coordinate, ctx: &Ctx, v: &SpecView) -> Page {
     Ok(html_page(&ctx.layout(&v.spec, crumbs, true).render(&body)))
 }
 
-fn unit_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str, spec: &str, name: &str, done: &str) -> Page {
+fn unit_page(
+    coord: &Coordinate,
+    ctx: &Ctx,
+    ns_name: &str,
+    spec: &str,
+    name: &str,
+    done: &str,
+) -> Page {
     let ns = find_ns(coord, ns_name)?;
     let ws = ns.work_spec(spec)?;
     let unit = ws.work_unit(name)?;
@@ -1397,7 +1458,11 @@ fn unit_page(coord: &Coordinate, ctx: &Ctx, ns_name: &str, spec: &str, name: &st
         );
     }
     body.push_str("</ol>");
-    let shown_ns = if ns_name.is_empty() { "(default)" } else { ns_name };
+    let shown_ns = if ns_name.is_empty() {
+        "(default)"
+    } else {
+        ns_name
+    };
     let crumbs = vec![
         (shown_ns.to_owned(), "/ui/".to_owned()),
         (spec.to_owned(), spec_href(ns_name, spec, &[])),
@@ -1673,9 +1738,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:5980"));
         assert!(same_origin(&h).is_ok());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:5980"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:5980"),
+        );
         assert!(same_origin(&h).is_ok());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(same_origin(&h).is_err());
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
@@ -1685,9 +1756,7 @@ mod tests {
     fn spec_with_units(n: usize) -> WorkSpec {
         let coord = Coordinate::new();
         let ns = coord.namespace("n").unwrap();
-        let ws = ns
-            .set_work_spec(coordinate::map([("name", "s")]))
-            .unwrap();
+        let ws = ns.set_work_spec(coordinate::map([("name", "s")])).unwrap();
         let items = (0..n)
             .map(|i| coordinate::AddWorkUnitItem {
                 key: format!("u{i:03}"),
