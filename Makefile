@@ -8,7 +8,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: test test-core test-sql test-server test-python test-wasm lint bench bench-core demo venv
 
-test: lint test-core test-sql test-server test-python test-wasm test-dist
+test: lint test-core test-sql test-server test-ui test-python test-wasm test-dist
 
 lint:
 	cargo fmt --all -- --check
@@ -153,3 +153,28 @@ bench: bench-wasm
 bench-wasm: wasm-build
 	cargo build --release -p coordinate --example drain_profile
 	node --expose-gc wasm/bench/drain.mjs
+
+# ---- The dashboard (/ui/ of coordinated) in headless Chromium ----
+.PHONY: test-ui chromium
+UI_TEST := server/tests/ui
+UI_NPM := $(UI_TEST)/node_modules/.installed
+
+# Debian's chromium, when missing (playwright-core drives it; no browser download).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "chromium is missing; installing it"; \
+		$(APT_GET) update -q && $(APT_GET) install -y -q --no-install-recommends chromium; \
+	fi
+
+# playwright-core, into the git-ignored server/tests/ui/node_modules.
+$(UI_NPM): $(UI_TEST)/package.json $(UI_TEST)/package-lock.json
+	cd $(UI_TEST) && npm ci --no-audit --no-fund
+	touch $@
+
+# Starts coordinated (with actions, --ui-read-only, --token-file), seeds it
+# with the seed_ui example, drives the pages in Chromium and checks the store
+# through the API; screenshots in target/ui-test/. The HTML handlers' own
+# tests (escaping, paging, bad parameters) run in test-server (tests/ui.rs).
+test-ui: chromium $(UI_NPM)
+	cargo build --release -p coordinate-server --bin coordinated --example seed_ui
+	node $(UI_TEST)/ui.test.mjs

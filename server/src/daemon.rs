@@ -11,7 +11,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use coordinate::backend::{Op, Reply};
@@ -49,6 +49,10 @@ pub struct Config {
     pub blocking_threads: usize,
     /// Opens store URLs (by default [`crate::open_store`]).
     pub opener: StoreOpener,
+    /// The dashboard (`/ui/`) shows no actions and refuses them.
+    pub ui_read_only: bool,
+    /// How often the dashboard samples the store's counts for its rates.
+    pub ui_sample_every: Duration,
 }
 
 impl Config {
@@ -79,6 +83,8 @@ impl Default for Config {
             worker_threads: 2,
             blocking_threads: 64,
             opener: crate::open_store,
+            ui_read_only: false,
+            ui_sample_every: Duration::from_secs(10),
         }
     }
 }
@@ -118,6 +124,7 @@ pub(crate) struct App {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_depth: usize,
     body_timeout: Duration,
+    pub(crate) ui: crate::ui::UiState,
 }
 
 /// A prepared daemon: its store is open, it serves once given a listener.
@@ -149,6 +156,12 @@ impl Prepared {
                 max_body_bytes: config.max_body_bytes,
                 max_depth: config.max_depth,
                 body_timeout: config.body_timeout,
+                ui: crate::ui::UiState::new(
+                    config.token.as_deref(),
+                    config.ui_read_only,
+                    config.ui_sample_every,
+                )
+                .map_err(StartError::Io)?,
             }),
         })
     }
@@ -168,9 +181,12 @@ impl Prepared {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY");
             }
         });
-        axum::serve(listener, router)
+        let sampler = tokio::spawn(crate::ui::sample(app.clone()));
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        sampler.abort();
+        served?;
         tracing::info!("stopped accepting; closing the stores");
         let closing = app.clone();
         let closed = tokio::task::spawn_blocking(move || closing.stores.close_all())
@@ -502,6 +518,9 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/ui", any(crate::ui::handle))
+        .route("/ui/", any(crate::ui::handle))
+        .route("/ui/{*page}", any(crate::ui::handle))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::from_fn_with_state(app.clone(), track))
@@ -551,7 +570,8 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
 async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     if let Some(token) = &app.token {
         let path = request.uri().path();
-        if path != "/healthz" {
+        // The dashboard checks the token itself (header or session cookie).
+        if path != "/healthz" && path != "/ui" && !path.starts_with("/ui/") {
             let given = request
                 .headers()
                 .get(header::AUTHORIZATION)

@@ -31,6 +31,8 @@ mod metrics;
 mod rest;
 #[cfg(feature = "daemon")]
 mod store;
+#[cfg(feature = "daemon")]
+mod ui;
 pub mod wire;
 
 pub use client::{install, HttpBackend};

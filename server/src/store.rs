@@ -63,6 +63,11 @@ impl Store {
         }
     }
 
+    /// The backend, for callers that need no mock time (the dashboard).
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     /// Closes the backend.
     pub(crate) fn close(&self) -> Result<()> {
         self.backend.close()

@@ -52,6 +52,13 @@ struct Args {
     /// Most threads running store calls at once.
     #[arg(long, default_value_t = 64)]
     blocking_threads: usize,
+    /// The dashboard (/ui/) shows the store but changes nothing.
+    #[arg(long)]
+    ui_read_only: bool,
+    /// Seconds between the dashboard's samples of the store's counts (its
+    /// finished/failed rates; one hour of samples is kept).
+    #[arg(long, default_value_t = 10.0)]
+    ui_sample_seconds: f64,
 }
 
 fn main() -> ExitCode {
@@ -98,6 +105,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         body_timeout: Duration::from_secs(args.body_timeout),
         worker_threads: args.threads,
         blocking_threads: args.blocking_threads,
+        ui_read_only: args.ui_read_only,
+        ui_sample_every: Duration::try_from_secs_f64(args.ui_sample_seconds)
+            .ok()
+            .filter(|d| *d >= Duration::from_millis(100))
+            .ok_or_else(|| {
+                format!(
+                    "--ui-sample-seconds {} is not a number of seconds of at least 0.1",
+                    args.ui_sample_seconds
+                )
+            })?,
         ..Config::default()
     };
     let prepared = Prepared::new(&config)?;
