@@ -46,6 +46,11 @@ struct Args {
     /// Seconds a client may take to send a request body (longer: 408).
     #[arg(long, default_value_t = 30)]
     body_timeout: u64,
+    /// Seconds a client may take to send a request's headers, from the
+    /// connection's opening or from the previous answer on a kept-alive
+    /// connection (longer: the connection is closed).
+    #[arg(long, default_value_t = 30)]
+    client_timeout: u64,
     /// Threads serving connections.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -96,6 +101,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         max_body_bytes: args.max_body_bytes,
         max_depth: args.max_depth,
         body_timeout: Duration::from_secs(args.body_timeout),
+        client_timeout: Duration::from_secs(args.client_timeout),
         worker_threads: args.threads,
         blocking_threads: args.blocking_threads,
         ..Config::default()
