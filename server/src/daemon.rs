@@ -49,6 +49,10 @@ pub struct Config {
     /// do not hold connections forever).
     pub client_timeout: Duration,
     /// Threads serving connections ([`Daemon::start`] and `coordinated`).
+    /// One by default: a memory store's calls run on it, and one thread
+    /// answers more round trips than two that wake each other and share
+    /// the engine's lock (BENCHMARKS.md); the calls of a blocking store run
+    /// on the blocking pool whatever this is.
     pub worker_threads: usize,
     /// Most threads running store calls at once (the blocking pool).
     pub blocking_threads: usize,
@@ -82,7 +86,7 @@ impl Default for Config {
             max_depth: 64,
             body_timeout: Duration::from_secs(30),
             client_timeout: Duration::from_secs(30),
-            worker_threads: 2,
+            worker_threads: 1,
             blocking_threads: 64,
             opener: crate::open_store,
         }

@@ -51,8 +51,8 @@ struct Args {
     /// connection (longer: the connection is closed).
     #[arg(long, default_value_t = 30)]
     client_timeout: u64,
-    /// Threads serving connections.
-    #[arg(long, default_value_t = 2)]
+    /// Threads serving connections (a memory store's calls run on them).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Most threads running store calls at once.
     #[arg(long, default_value_t = 64)]
