@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -166,20 +167,23 @@ def coordinate_row(
             )
 
         # The barrier releases the workers once all are connected; the
-        # parent's side of it runs on a thread while run_processes waits.
-        import threading
+        # parent's side of it runs on a thread while run_processes waits,
+        # and reads the workers' stats as they come (a worker exits only
+        # once its queue is read).
+        results: List[Tuple[float, float, List[float]]] = []
 
         def release() -> None:
             barrier.wait(timeout=120)
             starts.append(time.perf_counter())
             cpu_before.append(daemon.cpu_seconds())
+            for _ in range(procs):
+                results.append(stats.get())
 
         t = threading.Thread(target=release)
         t.start()
         run_processes("coordinate", n, procs, ctx, make)
         t.join()
         daemon_cpu = daemon.cpu_seconds() - cpu_before[0]
-        results = [stats.get() for _ in range(procs)]
         elapsed = max(r[0] for r in results) - starts[0]
         lat = [x for r in results for x in r[2]]
         with c.connect(daemon.url) as coord:
