@@ -86,6 +86,26 @@ bench-stores: python-dev
 	$(PY) -m pip install -q huey litequeue
 	$(PY) python/benches/bench_stores.py
 
+# coordinated over HTTP (server/): the Rust client's drain (examples/drain_http),
+# then the Python client, 1 and 4 worker processes, to a daemon on memory: and
+# on SQLite, beside BullMQ on Redis in the same run (python/benches/bench_http.py).
+# BullMQ is npm-installed into the git-ignored server/benches/bullmq/node_modules;
+# redis-server (Debian) is installed when missing and started by the script on
+# a free loopback port without persistence. Not part of `make test`.
+.PHONY: bench-http
+BULLMQ_NPM := server/benches/bullmq/node_modules/.installed
+$(BULLMQ_NPM): server/benches/bullmq/package.json server/benches/bullmq/package-lock.json
+	cd server/benches/bullmq && npm ci --no-audit --no-fund
+	touch $@
+
+bench: bench-http
+bench-http: python-dev $(BULLMQ_NPM)
+	@command -v redis-server >/dev/null || { $(APT_GET) update && $(APT_GET) install -y --no-install-recommends redis-server; }
+	cargo build --release -p coordinate-server --bin coordinated --example drain_http
+	for w in 1 4; do for m in request-finish finish-request; do \
+		target/release/examples/drain_http --units 20000 --workers $$w --batch 1 --mode $$m; done; done
+	$(PY) python/benches/bench_http.py
+
 # ---- The README's main job: the word count pipeline (examples/wordcount) ----
 # Builds the package into .venv and coordinated, then examples/wordcount/demo.py:
 # `coordinate serve` on a SQLite file in a fresh folder, `coordinate load` of the

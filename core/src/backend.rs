@@ -441,4 +441,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn close(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Whether a call may wait on something outside the process (a file, a
+    /// lock held by another process, the network). A server runs the calls
+    /// of a store that answers `false` (the memory engine: a lock held for
+    /// microseconds) on its own threads instead of handing each to a thread
+    /// pool. The default is `true`, the safe answer.
+    fn blocking(&self) -> bool {
+        true
+    }
 }

@@ -2,9 +2,12 @@
 //! after [`install`].
 //!
 //! Each [`Backend::call`] is one `POST /v1/call`, each [`Backend::batch`] one
-//! `POST /v1/batch`, over a pool of keep-alive connections (`ureq`: small,
-//! blocking like the [`Backend`] trait, with a connection pool and no async
-//! runtime to carry into every process that embeds the client).
+//! `POST /v1/batch`, over a pool of keep-alive connections. The transport is
+//! the crate's own small HTTP/1.1 client (`http1.rs`): blocking like the
+//! [`Backend`] trait, no async runtime to carry into every process that
+//! embeds the client, and, unlike a general client (this crate used `ureq`
+//! first), one system call to send a request and one or two to read its
+//! answer, which is most of what a round trip on loopback costs the client.
 //!
 //! - A transport failure (no connection, reset, timeout) is
 //!   [`Error::Unavailable`]. It is retried (twice, after 50 and 200 ms) only
@@ -27,9 +30,12 @@
 //! Only `http:` is supported: an `https:` URL is [`Error::BadUrl`] (put a TLS
 //! terminating proxy in front of the daemon).
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::http1::Pool;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use coordinate::backend::{Op, Reply};
@@ -50,15 +56,20 @@ pub fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
 }
 
 /// The largest answer body the client reads.
-const MAX_ANSWER_BYTES: u64 = 1 << 30;
+const MAX_ANSWER_BYTES: usize = 1 << 30;
+
+/// Most idle connections kept for reuse.
+const MAX_IDLE: usize = 64;
 
 /// Pauses before the retries of an idempotent call.
 const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(200)];
 
 /// A [`Backend`] that sends each operation to a `coordinated` daemon.
 pub struct HttpBackend {
-    agent: ureq::Agent,
+    pool: Pool,
     base: String,
+    /// The URL path of the daemon's root (`/` or `/prefix/`).
+    path: String,
     clock: Option<Arc<dyn Clock>>,
     authorization: Option<String>,
     test_store: Option<String>,
@@ -126,19 +137,20 @@ impl HttpBackend {
         } else {
             format!("{path}/")
         };
+        if authority
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            || path
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(bad_url(url, "spaces or control characters"));
+        }
         let base = format!("http://{authority}{path}");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(options.timeout)
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(64)
-            .max_redirects(0)
-            .user_agent(concat!("coordinate-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
         Ok(HttpBackend {
-            agent,
+            pool: Pool::new(authority, options.timeout, MAX_IDLE, MAX_ANSWER_BYTES),
             base,
+            path,
             clock: options.clock.clone(),
             authorization: options.token.as_ref().map(|t| format!("Bearer {t}")),
             test_store,
@@ -167,15 +179,15 @@ impl HttpBackend {
         &self,
         method: &str,
         path: &str,
-        body: Option<Vec<u8>>,
+        body: &[u8],
         retry: bool,
     ) -> Result<T> {
-        let url = format!("{}{}", self.base, path);
+        let head = self.head(method, path);
         let mut attempt = 0;
         loop {
-            match self.send_once(method, &url, body.as_deref()) {
-                Ok(answer) => return answer,
-                Err(reason) => {
+            match self.pool.send(&head, body) {
+                Ok(answer) => return self.decode(answer.status, &answer.body),
+                Err(failure) => {
                     if retry && attempt < RETRY_PAUSES.len() {
                         std::thread::sleep(RETRY_PAUSES[attempt]);
                         attempt += 1;
@@ -187,71 +199,56 @@ impl HttpBackend {
                         " (not retried: the operation may or may not have run)"
                     };
                     return Err(Error::Unavailable {
-                        reason: format!("{method} {url}: {reason}{note}"),
+                        reason: format!("{method} {}{path}: {}{note}", self.base, failure.reason),
                     });
                 }
             }
         }
     }
 
-    /// Sends once. The outer `Err` is a transport failure (text); the inner
-    /// result is the daemon's answer.
-    fn send_once<T: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<&[u8]>,
-    ) -> std::result::Result<Result<T>, String> {
-        let mut request = match method {
-            "DELETE" => ureq::http::Request::delete(url),
-            _ => ureq::http::Request::post(url),
-        }
-        .header("accept", MEDIA_TYPE);
-        if body.is_some() {
-            request = request.header("content-type", MEDIA_TYPE);
-        }
+    /// The request line and headers (without the body's length).
+    fn head(&self, method: &str, path: &str) -> Vec<u8> {
+        let mut head = String::with_capacity(256);
+        let _ = write!(
+            head,
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: coordinate-client/{}\r\n\
+             Accept: {MEDIA_TYPE}\r\nContent-Type: {MEDIA_TYPE}\r\n",
+            self.path,
+            self.pool.authority(),
+            env!("CARGO_PKG_VERSION"),
+        );
         if let Some(auth) = &self.authorization {
-            request = request.header("authorization", auth);
+            let _ = write!(head, "Authorization: {auth}\r\n");
         }
         if let Some(clock) = &self.clock {
-            request = request.header(MOCK_TIME_HEADER, mock_time_text(clock.now()));
-        }
-        if let Some(store) = &self.test_store {
-            request = request.header(TEST_STORE_HEADER, store);
-            if let Some(seed) = self.seed {
-                request = request.header(TEST_SEED_HEADER, seed.to_string());
-            }
-        }
-        let response = match body {
-            Some(b) => {
-                let request = request.body(b).map_err(|e| e.to_string())?;
-                self.agent.run(request)
-            }
-            None => {
-                let request = request.body(()).map_err(|e| e.to_string())?;
-                self.agent.run(request)
-            }
-        };
-        let mut response = response.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_BYTES)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        if status == 200 {
-            return Ok(
-                wire::decode::<T>(&bytes, 1 << 12).map_err(|e| Error::Storage {
-                    reason: format!(
-                        "the daemon at {} sent an undecodable answer: {e}",
-                        self.base
-                    ),
-                }),
+            let _ = write!(
+                head,
+                "{MOCK_TIME_HEADER}: {}\r\n",
+                mock_time_text(clock.now())
             );
         }
-        let problem = wire::decode::<Problem>(&bytes, 4).ok();
-        Ok(Err(refusal_error(status, problem, &self.base)))
+        if let Some(store) = &self.test_store {
+            let _ = write!(head, "{TEST_STORE_HEADER}: {store}\r\n");
+            if let Some(seed) = self.seed {
+                let _ = write!(head, "{TEST_SEED_HEADER}: {seed}\r\n");
+            }
+        }
+        head.into_bytes()
+    }
+
+    /// The daemon's answer: a 200 body decoded as `T`, or the error of a
+    /// refusal.
+    fn decode<T: serde::de::DeserializeOwned>(&self, status: u16, bytes: &[u8]) -> Result<T> {
+        if status == 200 {
+            return wire::decode::<T>(bytes, 1 << 12).map_err(|e| Error::Storage {
+                reason: format!(
+                    "the daemon at {} sent an undecodable answer: {e}",
+                    self.base
+                ),
+            });
+        }
+        let problem = wire::decode::<Problem>(bytes, 4).ok();
+        Err(refusal_error(status, problem, &self.base))
     }
 }
 
@@ -289,7 +286,7 @@ impl Backend for HttpBackend {
         let body = wire::encode(&op).map_err(|e| Error::Storage {
             reason: format!("cannot encode the operation: {e}"),
         })?;
-        self.round_trip::<Result<Reply>>("POST", "v1/call", Some(body), retry)?
+        self.round_trip::<Result<Reply>>("POST", "v1/call", &body, retry)?
     }
 
     fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
@@ -301,7 +298,7 @@ impl Backend for HttpBackend {
         let body = wire::encode(&ops).map_err(|e| Error::Storage {
             reason: format!("cannot encode the operations: {e}"),
         })?;
-        self.round_trip::<Result<Vec<Result<Reply>>>>("POST", "v1/batch", Some(body), retry)?
+        self.round_trip::<Result<Vec<Result<Reply>>>>("POST", "v1/batch", &body, retry)?
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -320,7 +317,7 @@ impl Backend for HttpBackend {
             Err(_) => return,
         };
         if let Err(e) = self
-            .round_trip::<Result<Reply>>("POST", "v1/reseed", Some(body), true)
+            .round_trip::<Result<Reply>>("POST", "v1/reseed", &body, true)
             .and_then(|r| r)
         {
             tracing::warn!(error = %e, "the daemon did not take the new seed");
@@ -332,8 +329,9 @@ impl Backend for HttpBackend {
             return Ok(());
         }
         if self.test_store.is_some() {
-            self.round_trip::<Result<Reply>>("DELETE", "v1/test-store", None, true)??;
+            self.round_trip::<Result<Reply>>("DELETE", "v1/test-store", &[], true)??;
         }
+        self.pool.clear();
         Ok(())
     }
 }

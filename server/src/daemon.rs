@@ -43,7 +43,16 @@ pub struct Config {
     pub max_depth: usize,
     /// How long a client may take to send a request body (longer: 408).
     pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers, counted from
+    /// the connection's opening or from the previous answer on a kept-alive
+    /// connection; past it the connection is closed (slow or idle clients
+    /// do not hold connections forever).
+    pub client_timeout: Duration,
     /// Threads serving connections ([`Daemon::start`] and `coordinated`).
+    /// One by default: a memory store's calls run on it, and one thread
+    /// answers more round trips than two that wake each other and share
+    /// the engine's lock (BENCHMARKS.md); the calls of a blocking store run
+    /// on the blocking pool whatever this is.
     pub worker_threads: usize,
     /// Most threads running store calls at once (the blocking pool).
     pub blocking_threads: usize,
@@ -80,7 +89,8 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             max_depth: 64,
             body_timeout: Duration::from_secs(30),
-            worker_threads: 2,
+            client_timeout: Duration::from_secs(30),
+            worker_threads: 1,
             blocking_threads: 64,
             opener: crate::open_store,
             ui_read_only: false,
@@ -124,6 +134,7 @@ pub(crate) struct App {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_depth: usize,
     body_timeout: Duration,
+    client_timeout: Duration,
     pub(crate) ui: crate::ui::UiState,
 }
 
@@ -156,6 +167,7 @@ impl Prepared {
                 max_body_bytes: config.max_body_bytes,
                 max_depth: config.max_depth,
                 body_timeout: config.body_timeout,
+                client_timeout: config.client_timeout,
                 ui: crate::ui::UiState::new(
                     config.token.as_deref(),
                     config.ui_read_only,
@@ -174,19 +186,47 @@ impl Prepared {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let app = self.app;
-        let router = router(app.clone());
-        // Answers are small and latency matters: no Nagle delay.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        // hyper's HTTP/1.1 server directly (what `axum::serve` wraps), for
+        // the header read timeout, which needs a timer `axum::serve` does not
+        // give it.
+        let service = hyper_util::service::TowerToHyperService::new(router(app.clone()));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(app.client_timeout)
+            .keep_alive(true);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let sampler = tokio::spawn(crate::ui::sample(app.clone()));
+        tokio::pin!(shutdown);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait, then go on.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            // Answers are small and latency matters: no Nagle delay.
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY");
             }
-        });
-        let sampler = tokio::spawn(crate::ui::sample(app.clone()));
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+            let connection = graceful
+                .watch(http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service.clone()));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "a connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        // Idle connections close now, busy ones after their answer.
+        graceful.shutdown().await;
         sampler.abort();
-        served?;
         tracing::info!("stopped accepting; closing the stores");
         let closing = app.clone();
         let closed = tokio::task::spawn_blocking(move || closing.stores.close_all())
@@ -461,6 +501,34 @@ fn test_store_refusal(flavor: Flavor, e: TestStoreError) -> Refusal {
     Refusal::new(flavor, status, code, e.to_string())
 }
 
+/// The largest request body whose call runs on the serving thread when the
+/// store does not block; a larger one (adding 10,000 units, say) may take
+/// milliseconds and goes to the blocking pool, so that it does not hold up
+/// the other connections of that thread.
+pub(crate) const INLINE_BODY_BYTES: usize = 64 << 10;
+
+/// Runs store work: on the thread serving the connection when `inline`
+/// (a store whose calls do not block, [`Store::blocking`], and a small
+/// request: no hand-off to another thread and back), on the blocking pool
+/// otherwise. A panic is logged and answered 500, and the daemon goes on.
+pub(crate) async fn store_work<T: Send + 'static>(
+    flavor: Flavor,
+    inline: bool,
+    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    if inline {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|payload| Err(panicked(flavor, &*payload)));
+    }
+    blocking(flavor, f).await
+}
+
+fn panicked(flavor: Flavor, payload: &(dyn std::any::Any + Send)) -> Refusal {
+    let text = panic_text(payload);
+    tracing::error!(panic = %text, "a request handler panicked");
+    Refusal::internal(flavor, format!("the server panicked: {text}"))
+}
+
 /// Runs blocking store work on the blocking pool; a panic there is logged
 /// and answered 500, and the daemon goes on.
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -469,15 +537,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, Refusal> {
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result,
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
-            let text = panic_text(&*payload);
-            tracing::error!(panic = %text, "a request handler panicked");
-            Err(Refusal::internal(
-                flavor,
-                format!("the server panicked: {text}"),
-            ))
-        }
+        Err(e) if e.is_panic() => Err(panicked(flavor, &*e.into_panic())),
         Err(e) => Err(Refusal::internal(
             flavor,
             format!("the request was cancelled: {e}"),
@@ -552,10 +612,7 @@ async fn fallback(State(app): State<Arc<App>>, request: Request) -> Response {
 /// Latency by route, for `/metrics`.
 async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let matched = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = match (&matched, response.extensions().get::<RouteLabel>()) {
         (_, Some(label)) => label.0,
@@ -649,7 +706,8 @@ async fn v1_call(
     body: Body,
 ) -> Result<Response, Refusal> {
     let (target, bytes) = v1_prelude(&app, &headers, body).await?;
-    let encoded = blocking(Flavor::V1, move || {
+    let inline = !target.store.blocking() && bytes.len() <= INLINE_BODY_BYTES;
+    let encoded = store_work(Flavor::V1, inline, move || {
         let op: Op = wire::decode(&bytes, app.max_depth + 8)
             .map_err(|e| Refusal::bad_request(Flavor::V1, format!("not an operation: {e}")))?;
         let kind = Counted::of(&op);
@@ -667,7 +725,8 @@ async fn v1_batch(
     body: Body,
 ) -> Result<Response, Refusal> {
     let (target, bytes) = v1_prelude(&app, &headers, body).await?;
-    let encoded = blocking(Flavor::V1, move || {
+    let inline = !target.store.blocking() && bytes.len() <= INLINE_BODY_BYTES;
+    let encoded = store_work(Flavor::V1, inline, move || {
         let ops: Vec<Op> = wire::decode(&bytes, app.max_depth + 8).map_err(|e| {
             Refusal::bad_request(Flavor::V1, format!("not a list of operations: {e}"))
         })?;

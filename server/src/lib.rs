@@ -25,6 +25,7 @@
 pub mod client;
 #[cfg(feature = "daemon")]
 mod daemon;
+mod http1;
 #[cfg(feature = "daemon")]
 mod metrics;
 #[cfg(feature = "daemon")]

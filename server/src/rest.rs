@@ -26,7 +26,7 @@ use coordinate::{
 };
 use serde_json::{json, Map as JMap, Value as J};
 
-use crate::daemon::{blocking, App, Flavor, Refusal, RouteLabel};
+use crate::daemon::{store_work, App, Flavor, Refusal, RouteLabel, INLINE_BODY_BYTES};
 use crate::wire::json_depth;
 
 /// The preferred media type; every response body is sent with it.
@@ -853,7 +853,7 @@ async fn serve(
         )
         .into());
     }
-    let json_body = if method == Method::POST || method == Method::PUT {
+    let (json_body, body_len) = if method == Method::POST || method == Method::PUT {
         body_media_ok(&parts.headers)?;
         let bytes = app.read_body(body, Flavor::Rest).await?;
         if json_depth(&bytes) > app.max_depth {
@@ -867,9 +867,9 @@ async fn serve(
         if !j.is_object() {
             return Err(bad("the JSON body must be an object").into());
         }
-        j
+        (j, bytes.len())
     } else {
-        J::Null
+        (J::Null, 0)
     };
     let target = app.target(&parts.headers, Flavor::Rest)?;
     let query: Vec<(String, String)> =
@@ -878,7 +878,8 @@ async fn serve(
             .collect();
     let max_depth = app.max_depth;
     let head = parts.method == Method::HEAD;
-    let answer = blocking(Flavor::Rest, move || {
+    let inline = !target.store.blocking() && body_len <= INLINE_BODY_BYTES;
+    let answer = store_work(Flavor::Rest, inline, move || {
         Ok(target.store.run(target.mock_time, |b| {
             let cx = Cx { b, max_depth };
             cx.exec(route, &method, &query, &json_body)

@@ -1,5 +1,6 @@
 //! The stores a daemon serves: its main store and, in test mode, isolated
-//! test stores by name; the mock clock of test mode.
+//! test stores by name; the mock clock of test mode; whether a store's
+//! calls go to the blocking pool.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +19,8 @@ pub(crate) struct Store {
     /// time; `gate` keeps "set the clock, run the call" atomic.
     clock: Option<MockClock>,
     gate: Mutex<()>,
+    /// [`Backend::blocking`], asked once.
+    blocking: bool,
 }
 
 impl Store {
@@ -38,10 +41,17 @@ impl Store {
         };
         let backend = opener(url, &options)?;
         Ok(Store {
+            blocking: backend.blocking(),
             backend,
             clock,
             gate: Mutex::new(()),
         })
+    }
+
+    /// Whether its calls may block ([`Backend::blocking`]): those run on
+    /// the blocking pool, the others on the thread serving the connection.
+    pub(crate) fn blocking(&self) -> bool {
+        self.blocking
     }
 
     /// Runs `f` on the backend; in test mode, with the clock set to

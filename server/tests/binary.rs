@@ -162,3 +162,103 @@ fn test_mode_takes_mock_time() {
     );
     assert!(terminate(child));
 }
+
+/// Whether the daemon closes `stream` (EOF or reset, any answer before it
+/// read into `seen`) while the client goes on sending `dribble` one byte
+/// every 200 ms; gives up (false) after `limit`.
+fn closed_while_dribbling(
+    stream: &mut std::net::TcpStream,
+    dribble: &[u8],
+    limit: Duration,
+    seen: &mut Vec<u8>,
+) -> bool {
+    use std::io::{Read, Write};
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let mut bytes = dribble.iter().cycle();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+        let b = *bytes.next().unwrap();
+        if stream.write_all(&[b]).is_err() {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn slow_clients_are_cut_off() {
+    use std::io::Write;
+    let (child, url) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--store",
+        "memory:",
+        "--client-timeout",
+        "2",
+        "--body-timeout",
+        "2",
+    ]);
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let limit = Duration::from_secs(20);
+
+    // Headers a byte at a time (slowloris): the connection is closed though
+    // the client never stops sending.
+    let mut slow_head = std::net::TcpStream::connect(&addr).unwrap();
+    let mut seen = Vec::new();
+    assert!(
+        closed_while_dribbling(
+            &mut slow_head,
+            b"GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            limit,
+            &mut seen,
+        ),
+        "a client sending its headers slowly kept its connection"
+    );
+
+    // A whole head, then the body a byte at a time: 408 and closed.
+    let mut slow_body = std::net::TcpStream::connect(&addr).unwrap();
+    slow_body
+        .write_all(
+            b"POST /v1/call HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\n\
+              Content-Length: 1000000\r\n\r\n",
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    assert!(
+        closed_while_dribbling(&mut slow_body, b"\x90", limit, &mut seen),
+        "a client sending its body slowly kept its connection"
+    );
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 408"), "answer: {text:?}");
+
+    // An idle kept-alive connection is closed too.
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(limit)).unwrap();
+    let mut all = Vec::new();
+    let read = std::io::Read::read_to_end(&mut idle, &mut all);
+    assert!(read.is_ok(), "an idle connection stayed open: {read:?}");
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 200"), "answer: {text:?}");
+    assert!(text.ends_with("ok\n"), "answer: {text:?}");
+
+    // Meanwhile the daemon served everyone else.
+    let b = HttpBackend::new(&url, &ConnectOptions::default()).unwrap();
+    assert_eq!(b.call(Op::Namespaces).unwrap(), Reply::Namespaces(vec![]));
+    assert!(terminate(child));
+}

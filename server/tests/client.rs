@@ -598,8 +598,12 @@ fn bad_input_is_refused_typed_and_the_daemon_goes_on() {
 }
 
 /// A store that panics on every call: the daemon answers 500 and goes on.
+/// `blocking`: whether its calls run on the blocking pool (true) or on the
+/// connection's thread (false, as the memory engine's do).
 #[derive(Debug)]
-struct Panicking;
+struct Panicking {
+    blocking: bool,
+}
 
 impl Backend for Panicking {
     fn call(&self, op: Op) -> coordinate::Result<Reply> {
@@ -609,20 +613,29 @@ impl Backend for Panicking {
         Utc::now()
     }
     fn reseed(&self, _: u64) {}
+    fn blocking(&self) -> bool {
+        self.blocking
+    }
 }
 
 fn panicking_opener(url: &str, options: &ConnectOptions) -> coordinate::Result<Arc<dyn Backend>> {
-    if url == "panic:" {
-        Ok(Arc::new(Panicking))
-    } else {
-        coordinate_server::open_store(url, options)
+    match url {
+        "panic:" => Ok(Arc::new(Panicking { blocking: true })),
+        "panic-inline:" => Ok(Arc::new(Panicking { blocking: false })),
+        _ => coordinate_server::open_store(url, options),
     }
 }
 
 #[test]
 fn a_panicking_store_call_answers_500_and_the_daemon_survives() {
+    for store in ["panic:", "panic-inline:"] {
+        a_panicking_store(store);
+    }
+}
+
+fn a_panicking_store(store: &str) {
     let d = common::daemon_with(|c| {
-        c.store_url = "panic:".into();
+        c.store_url = store.into();
         c.opener = panicking_opener;
     });
     let b = client(&d.url(), ConnectOptions::default());

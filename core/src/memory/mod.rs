@@ -296,4 +296,9 @@ impl Backend for MemoryBackend {
         state.closed = true;
         Ok(())
     }
+
+    /// Never: every call is a short critical section in this process.
+    fn blocking(&self) -> bool {
+        false
+    }
 }

@@ -46,8 +46,13 @@ struct Args {
     /// Seconds a client may take to send a request body (longer: 408).
     #[arg(long, default_value_t = 30)]
     body_timeout: u64,
-    /// Threads serving connections.
-    #[arg(long, default_value_t = 2)]
+    /// Seconds a client may take to send a request's headers, from the
+    /// connection's opening or from the previous answer on a kept-alive
+    /// connection (longer: the connection is closed).
+    #[arg(long, default_value_t = 30)]
+    client_timeout: u64,
+    /// Threads serving connections (a memory store's calls run on them).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Most threads running store calls at once.
     #[arg(long, default_value_t = 64)]
@@ -103,6 +108,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         max_body_bytes: args.max_body_bytes,
         max_depth: args.max_depth,
         body_timeout: Duration::from_secs(args.body_timeout),
+        client_timeout: Duration::from_secs(args.client_timeout),
         worker_threads: args.threads,
         blocking_threads: args.blocking_threads,
         ui_read_only: args.ui_read_only,
