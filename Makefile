@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 # A fresh machine may lack system packages; install them only when missing.
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: test test-core test-sql test-server test-python test-wasm lint bench bench-core demo venv
+.PHONY: test test-core test-sql test-postgres test-server test-python test-wasm lint bench bench-core demo venv
 
-test: lint test-core test-sql test-server test-python test-wasm
+test: lint test-core test-sql test-postgres test-server test-python test-wasm
 
 lint:
 	cargo fmt --all -- --check
@@ -21,6 +21,26 @@ test-core:
 # differential test against memory, kill -9 and multi-process drills, bad files.
 test-sql:
 	cargo test -p coordinate-sql --release
+
+# The PostgreSQL store (sql/): a throwaway server (scripts/postgres.sh:
+# Debian's postgresql, installed if missing, initdb into .pg/, loopback on a
+# free port; or $$COORDINATE_TEST_POSTGRES when set), then on it the corpus,
+# the model, 8 worker processes, kill -9 of workers, 3 coordinated daemons
+# with one killed, a server restart (own server only), and the server's
+# corpus with PostgreSQL test stores (a schema each). The server is stopped
+# and deleted at the end, also on failure.
+PG_TESTS := --test pg_conformance --test pg_model --test pg_processes --test pg_daemons --test pg_restart
+test-postgres: coordinated
+	url=$$(scripts/postgres.sh start); \
+	trap 'scripts/postgres.sh stop' EXIT; \
+	ctl=$(CURDIR)/scripts/postgres.sh; \
+	if [ -n "$${COORDINATE_TEST_POSTGRES:-}" ]; then ctl=; fi; \
+	COORDINATE_TEST_POSTGRES="$$url" COORDINATE_REQUIRE_POSTGRES=1 \
+		COORDINATE_TEST_POSTGRES_CTL="$$ctl" \
+		cargo test -p coordinate-sql --release $(PG_TESTS); \
+	case "$$url" in *\?*) sep='&';; *) sep='?';; esac; \
+	COORDINATE_SERVER_TEST_STORE_URL="$$url$${sep}schema=srv-$$$$-{name}" \
+		cargo test -p coordinate-server --release --test conformance
 
 # coordinated and the HTTP client (server/): the corpus over HTTP to memory
 # test stores and to SQLite test stores, the Go REST protocol, bad input,
