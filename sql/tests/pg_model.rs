@@ -29,5 +29,5 @@ fn postgres_matches_model() {
         )
         .expect("a fresh PostgreSQL schema opens")
     }));
-    model::engine_matches_model(60);
+    model::engine_matches_model(24);
 }

@@ -14,7 +14,12 @@ use coordinate::{Backend, Error};
 use coordinate_sql::PgBackend;
 
 fn ctl(script: &str, what: &str) {
-    let status = Command::new(script).arg(what).status().expect("run the server script");
+    // The script acts on its own server only when not given one.
+    let status = Command::new(script)
+        .arg(what)
+        .env_remove("COORDINATE_TEST_POSTGRES")
+        .status()
+        .expect("run the server script");
     assert!(status.success(), "{script} {what} failed");
 }
 
