@@ -55,6 +55,16 @@ test-server:
 
 bench: bench-core
 
+# The PostgreSQL bench (sql/benches/postgres.rs) on a throwaway server (or
+# $$COORDINATE_TEST_POSTGRES): claim cost at 10k and 1M units, drains of
+# 20k and 200k units, 1 and 4 processes, batch 1 and 100, direct and
+# through coordinated. Not part of `make bench` (it takes long).
+.PHONY: bench-postgres
+bench-postgres: coordinated
+	url=$$(scripts/postgres.sh start); \
+	trap 'scripts/postgres.sh stop' EXIT; \
+	COORDINATE_TEST_POSTGRES="$$url" cargo bench -p coordinate-sql --bench postgres
+
 bench-core:
 	cargo bench -p coordinate --bench drain
 

@@ -80,7 +80,12 @@ fn setup(b: &dyn Backend, worker: &str) -> (u64, u64) {
 
 fn populate(url: &str, n: usize) -> u64 {
     let b = PgBackend::open(url, &Default::default()).expect("open");
-    let ns = match b.call(Op::Namespace { name: "bench".into() }).expect("ns") {
+    let ns = match b
+        .call(Op::Namespace {
+            name: "bench".into(),
+        })
+        .expect("ns")
+    {
         Reply::Namespace(n) => n.id,
         r => panic!("{r:?}"),
     };
@@ -195,7 +200,11 @@ fn start_daemon(bin: &PathBuf, store: &str) -> (Child, String) {
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("read");
-    let addr = line.trim().strip_prefix("listening on ").expect("address").to_owned();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address")
+        .to_owned();
     (child, format!("http://{addr}/"))
 }
 
@@ -242,7 +251,11 @@ fn bench_drain(server: &str, n: usize, procs: usize, batch: i64, via: Option<&Pa
     }
     println!(
         "drain    n={n:>7} procs={procs} batch={batch:>3} {:<11}: {:>8.0} units/s ({s:.2} s)",
-        if via.is_some() { "coordinated" } else { "direct" },
+        if via.is_some() {
+            "coordinated"
+        } else {
+            "direct"
+        },
         n as f64 / s
     );
 }

@@ -469,10 +469,7 @@ impl PgConn {
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(&pg_placeholders(sql))?;
+        let stmt = self.client.borrow_mut().prepare(&pg_placeholders(sql))?;
         self.statements
             .borrow_mut()
             .insert(sql.to_owned(), stmt.clone());

@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::db::{params, Db, OptionalExtension, Row};
 use chrono::{DateTime, TimeDelta, Utc};
 use coordinate::backend::{AttemptRef, Id, NsRef, Op, Reply, SpecRef, UnitId, UnitRef, WorkerRef};
 use coordinate::rules::{self, Claims};
@@ -26,7 +27,6 @@ use coordinate::{
     SummaryRecord, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
 use rand::rngs::StdRng;
-use crate::db::{params, Db, OptionalExtension, Row};
 
 use crate::codec::{
     decode_map, decode_meta, decode_opt_time, decode_priority, decode_time, encode_map,

@@ -144,7 +144,8 @@ impl PgUrl {
         } else {
             format!("{base}?{}", rest.join("&"))
         };
-        let config = postgres::Config::from_str(&libpq).map_err(|e| bad(&display, &e.to_string()))?;
+        let config =
+            postgres::Config::from_str(&libpq).map_err(|e| bad(&display, &e.to_string()))?;
         if config.get_hosts().is_empty() {
             return Err(bad(&display, "no host"));
         }
@@ -521,7 +522,10 @@ mod tests {
         assert_eq!(u.schema.as_deref(), Some("s_1"));
         assert_eq!(u.config.get_dbname(), Some("db"));
         assert_eq!(u.config.get_ports(), &[5433]);
-        assert_eq!(u.display, "postgresql://me:***@127.0.0.1:5433/db?schema=s_1");
+        assert_eq!(
+            u.display,
+            "postgresql://me:***@127.0.0.1:5433/db?schema=s_1"
+        );
         let u = PgUrl::parse("postgres://me@h1:1,h2:2/db?connect_timeout=3").unwrap();
         assert_eq!(u.schema, None);
         assert_eq!(u.config.get_hosts().len(), 2);

@@ -27,9 +27,11 @@ use coordinate_server::HttpBackend;
 use coordinate_sql::PgBackend;
 
 fn coordinated() -> Option<PathBuf> {
-    let path = std::env::var_os("COORDINATED").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/coordinated")
-    });
+    let path = std::env::var_os("COORDINATED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/coordinated")
+        });
     if path.exists() {
         return Some(path);
     }
@@ -48,7 +50,14 @@ fn coordinated() -> Option<PathBuf> {
 /// A daemon on a free loopback port; its URL.
 fn start_daemon(bin: &PathBuf, store: &str) -> (Child, String) {
     let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--store", store, "--log-level", "warn"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--log-level",
+            "warn",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -86,18 +95,36 @@ fn worker(urls: Arc<Vec<String>>, first: usize, name: String) -> Vec<(u64, Strin
                 Reply::Namespace(n) => n.id,
                 r => panic!("{r:?}"),
             };
-            let spec = match call(&b, Op::WorkSpec { ns, name: "s".into() })? {
+            let spec = match call(
+                &b,
+                Op::WorkSpec {
+                    ns,
+                    name: "s".into(),
+                },
+            )? {
                 Reply::Spec(s) => s.id,
                 r => panic!("{r:?}"),
             };
-            let worker = match call(&b, Op::Worker { ns, name: name.clone() })? {
+            let worker = match call(
+                &b,
+                Op::Worker {
+                    ns,
+                    name: name.clone(),
+                },
+            )? {
                 Reply::Worker(Some(w)) => w.id,
                 r => panic!("{r:?}"),
             };
             // A finish cut off by a dead daemon is tried again here (it may
             // have committed; finishing again is then refused, harmlessly).
             if let Some(attempt) = held.take() {
-                let _ = call(&b, Op::Finish { attempt, data: None });
+                let _ = call(
+                    &b,
+                    Op::Finish {
+                        attempt,
+                        data: None,
+                    },
+                );
             }
             let request = AttemptRequest {
                 number_of_work_units: 1,
@@ -133,7 +160,13 @@ fn worker(urls: Arc<Vec<String>>, first: usize, name: String) -> Vec<(u64, Strin
                 }
                 for a in attempts {
                     held = Some(a.id);
-                    call(&b, Op::Finish { attempt: a.id, data: None })?;
+                    call(
+                        &b,
+                        Op::Finish {
+                            attempt: a.id,
+                            data: None,
+                        },
+                    )?;
                     held = None;
                     finished.push((a.id, a.unit.name.to_string()));
                 }
@@ -192,7 +225,10 @@ fn three_daemons_one_killed_lose_nothing() {
     // Kill daemon 0 once the run is under way.
     let watcher = PgBackend::open(&store, &Default::default()).unwrap();
     let spec = match watcher.call(Op::Namespace { name: "d".into() }).unwrap() {
-        Reply::Namespace(ns) => match watcher.call(Op::WorkSpec { ns: ns.id, name: "s".into() }) {
+        Reply::Namespace(ns) => match watcher.call(Op::WorkSpec {
+            ns: ns.id,
+            name: "s".into(),
+        }) {
             Ok(Reply::Spec(s)) => s.id,
             r => panic!("{r:?}"),
         },
@@ -251,7 +287,10 @@ fn three_daemons_one_killed_lose_nothing() {
                 r => panic!("{r:?}"),
             }
         }
-        let done = statuses.iter().filter(|s| **s == AttemptStatus::Finished).count();
+        let done = statuses
+            .iter()
+            .filter(|s| **s == AttemptStatus::Finished)
+            .count();
         assert_eq!(done, 1, "unit u{i:05}: attempts {statuses:?}");
         assert!(
             statuses
@@ -267,5 +306,8 @@ fn three_daemons_one_killed_lose_nothing() {
         "{} finishes returned to workers, {twice} units run again after a lease expired",
         finished.len()
     );
-    assert!(finished.len() >= n - 6 * 2, "workers saw their finishes return");
+    assert!(
+        finished.len() >= n - 6 * 2,
+        "workers saw their finishes return"
+    );
 }

@@ -84,13 +84,7 @@ fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
 
 /// `drain` on `conns` connections (threads) of one process, each its own
 /// worker; fails when any of them does.
-fn drain_on(
-    url: &str,
-    spec: &str,
-    batch: i64,
-    lease_ms: i64,
-    conns: i64,
-) -> Result<(), String> {
+fn drain_on(url: &str, spec: &str, batch: i64, lease_ms: i64, conns: i64) -> Result<(), String> {
     let threads: Vec<_> = (0..conns.max(1))
         .map(|i| {
             let (url, spec) = (url.to_owned(), spec.to_owned());
@@ -98,7 +92,8 @@ fn drain_on(
         })
         .collect();
     for t in threads {
-        t.join().map_err(|_| "a drain thread panicked".to_owned())??;
+        t.join()
+            .map_err(|_| "a drain thread panicked".to_owned())??;
     }
     println!("done");
     Ok(())
