@@ -19,7 +19,9 @@
 //! one connection run one at a time). The `postgres` crate is the blocking
 //! client: it must be called from plain threads, never from a task of an
 //! async runtime (it runs its own small runtime per call); `coordinated`
-//! calls stores from `spawn_blocking` threads, where that holds.
+//! calls stores from `spawn_blocking` threads, where that holds. Opening,
+//! closing and dropping a backend inside a runtime (a daemon opening a test
+//! store from a task) is moved to a plain thread here.
 //!
 //! # Transactions, locks and retries
 //! Every call is one `READ COMMITTED` transaction (a batch: one
@@ -61,6 +63,20 @@ use crate::db::{Db, PgConn, SqlError};
 use crate::dialect::{self, SCHEMA_VERSION};
 use crate::model::Tx;
 use crate::store::DbError;
+
+/// Runs `f` on a plain thread when called inside an async runtime (where
+/// the blocking client's own runtime may not be started or dropped: a
+/// daemon opening or dropping a store from a task), else right here.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
 
 /// How many times a call that hit a deadlock or serialization failure runs.
 const TRIES: u32 = 30;
@@ -243,6 +259,10 @@ impl PgBackend {
     /// Connects to the server a `postgresql:` URL names, creating or
     /// migrating the schema if needed.
     pub fn open(url: &str, options: &ConnectOptions) -> Result<PgBackend> {
+        off_runtime(|| PgBackend::open_here(url, options))
+    }
+
+    fn open_here(url: &str, options: &ConnectOptions) -> Result<PgBackend> {
         let parsed = PgUrl::parse(url)?;
         let timeout = Duration::from_millis(dialect::busy_timeout_ms(options.timeout));
         let rng = match options.seed {
@@ -507,8 +527,16 @@ impl Backend for PgBackend {
 
     fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
-        drop(self.lock().take());
+        let conn = self.lock().take();
+        off_runtime(move || drop(conn));
         Ok(())
+    }
+}
+
+impl Drop for PgBackend {
+    fn drop(&mut self) {
+        let conn = self.lock().take();
+        off_runtime(move || drop(conn));
     }
 }
 
