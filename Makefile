@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 # A fresh machine may lack system packages; install them only when missing.
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: test test-core test-sql test-server test-python test-wasm lint bench bench-core demo venv
+.PHONY: test test-core test-sql test-postgres test-server test-python test-wasm lint bench bench-core demo venv
 
-test: lint test-core test-sql test-server test-ui test-python test-wasm test-dist
+test: lint test-core test-sql test-postgres test-server test-ui test-python test-wasm test-dist
 
 lint:
 	cargo fmt --all -- --check
@@ -22,6 +22,26 @@ test-core:
 test-sql:
 	cargo test -p coordinate-sql --release
 
+# The PostgreSQL store (sql/): a throwaway server (scripts/postgres.sh:
+# Debian's postgresql, installed if missing, initdb into .pg/, loopback on a
+# free port; or $$COORDINATE_TEST_POSTGRES when set), then on it the corpus,
+# the model, 8 worker processes, kill -9 of workers, 3 coordinated daemons
+# with one killed, a server restart (own server only), and the server's
+# corpus with PostgreSQL test stores (a schema each). The server is stopped
+# and deleted at the end, also on failure.
+PG_TESTS := --test pg_conformance --test pg_model --test pg_processes --test pg_daemons --test pg_restart
+test-postgres: coordinated
+	url=$$(scripts/postgres.sh start); \
+	trap 'scripts/postgres.sh stop' EXIT; \
+	ctl=$(CURDIR)/scripts/postgres.sh; \
+	if [ -n "$${COORDINATE_TEST_POSTGRES:-}" ]; then ctl=; fi; \
+	COORDINATE_TEST_POSTGRES="$$url" COORDINATE_REQUIRE_POSTGRES=1 \
+		COORDINATE_TEST_POSTGRES_CTL="$$ctl" \
+		cargo test -p coordinate-sql --release $(PG_TESTS); \
+	case "$$url" in *\?*) sep='&';; *) sep='?';; esac; \
+	COORDINATE_SERVER_TEST_STORE_URL="$$url$${sep}schema=srv-$$$$-{name}" \
+		cargo test -p coordinate-server --release --test conformance
+
 # coordinated and the HTTP client (server/): the corpus over HTTP to memory
 # test stores and to SQLite test stores, the Go REST protocol, bad input,
 # the 1,000-connection load test.
@@ -34,6 +54,16 @@ test-server:
 	rm -rf $(SERVER_TEST_TMP)
 
 bench: bench-core
+
+# The PostgreSQL bench (sql/benches/postgres.rs) on a throwaway server (or
+# $$COORDINATE_TEST_POSTGRES): claim cost at 10k and 1M units, drains of
+# 20k and 200k units, 1 and 4 processes, batch 1 and 100, direct and
+# through coordinated. Not part of `make bench` (it takes long).
+.PHONY: bench-postgres
+bench-postgres: coordinated
+	url=$$(scripts/postgres.sh start); \
+	trap 'scripts/postgres.sh stop' EXIT; \
+	COORDINATE_TEST_POSTGRES="$$url" cargo bench -p coordinate-sql --bench postgres
 
 bench-core:
 	cargo bench -p coordinate --bench drain

@@ -4,16 +4,17 @@
 //! PostgreSQL share (`INSERT ... RETURNING`, partial indexes, `LIMIT`,
 //! BLOB/bytea comparisons), except for what is listed here.
 //!
-//! Differences PostgreSQL will need (the PostgreSQL issue adds a second
-//! `Dialect` beside this one):
+//! The PostgreSQL dialect (second half of this file) differs in:
 //! - ids: `INTEGER PRIMARY KEY AUTOINCREMENT` here, `BIGINT GENERATED ALWAYS
 //!   AS IDENTITY` there (both never reuse an id);
-//! - BLOB is `bytea`; placeholders `?N` are `$N`;
+//! - BLOB is `bytea`; placeholders `?N` are rewritten to `$N` (`db.rs`);
 //! - the schema version lives in `PRAGMA user_version` plus
 //!   `PRAGMA application_id` here, in a `coordinate_schema` table there;
-//! - claims: SQLite serialises writers (`BEGIN IMMEDIATE`), PostgreSQL needs
-//!   `FOR UPDATE SKIP LOCKED` on the claim query and retries on
-//!   serialization failures.
+//! - rows: SQLite serialises writers (`BEGIN IMMEDIATE`); on PostgreSQL the
+//!   model's reads of rows it may change end with `FOR UPDATE`
+//!   (`Db::for_update`), so each spec's `spec_counts` row is the spec's
+//!   lock (see `pg.rs`), and the store retries serialization failures and
+//!   deadlocks.
 
 /// The `application_id` stamped in every Coordinate SQLite file ("Crdn").
 pub const APPLICATION_ID: i32 = 0x4372_646e;
@@ -111,3 +112,98 @@ CREATE INDEX attempts_worker_pending ON attempts (worker) WHERE status = 0;
 pub fn busy_timeout_ms(timeout: Option<std::time::Duration>) -> u64 {
     timeout.map_or(30_000, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
 }
+
+// ---- PostgreSQL ----
+
+/// The key of the advisory lock (`pg_advisory_xact_lock`) that serialises
+/// schema creation and migrations: two processes opening one database at
+/// once run them one after the other, and the second finds nothing to do.
+pub const PG_MIGRATION_LOCK: i64 = APPLICATION_ID as i64;
+
+/// The version table, created (if absent) under the migration lock.
+pub const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS coordinate_schema (
+    version BIGINT PRIMARY KEY,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)";
+
+/// The PostgreSQL SQL that brings a schema from version `from` to `from + 1`.
+pub fn pg_migration(from: i32) -> Option<&'static str> {
+    match from {
+        0 => Some(PG_SCHEMA_V1),
+        _ => None,
+    }
+}
+
+/// Version 1 on PostgreSQL: the same tables, columns and partial indexes
+/// as [`SCHEMA_V1`], with `BIGINT` identities (never reused, like
+/// AUTOINCREMENT), `BIGINT` integers (the model binds 64-bit values),
+/// `bytea` for blobs (compared bytewise, like SQLite's BLOBs, which the
+/// time encoding relies on) and names in the "C" collation (byte order,
+/// as SQLite sorts them, whatever the database's locale).
+const PG_SCHEMA_V1: &str = r#"
+CREATE TABLE namespaces (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE
+);
+CREATE TABLE work_specs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ns BIGINT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    data BYTEA NOT NULL,
+    meta BYTEA NOT NULL,
+    UNIQUE (ns, name)
+);
+CREATE TABLE spec_counts (
+    spec BIGINT PRIMARY KEY,
+    available BIGINT NOT NULL DEFAULT 0,
+    delayed BIGINT NOT NULL DEFAULT 0,
+    pending BIGINT NOT NULL DEFAULT 0,
+    finished BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE work_units (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec BIGINT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    data BYTEA NOT NULL,
+    prio BIGINT NOT NULL,
+    not_before BYTEA,
+    queue BIGINT,
+    active BIGINT,
+    num_attempts BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (spec, name)
+);
+CREATE INDEX units_available ON work_units (spec, prio DESC, name) WHERE queue = 0;
+CREATE INDEX units_delayed ON work_units (spec, not_before) WHERE queue = 1;
+CREATE INDEX units_timed ON work_units (spec, not_before)
+    WHERE queue = 0 AND not_before IS NOT NULL;
+CREATE TABLE workers (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ns BIGINT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    parent BIGINT,
+    active BIGINT NOT NULL,
+    mode TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    expiration BYTEA NOT NULL,
+    last_update BYTEA NOT NULL,
+    UNIQUE (ns, name)
+);
+CREATE INDEX workers_parent ON workers (parent, name) WHERE parent IS NOT NULL;
+CREATE TABLE attempts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec BIGINT NOT NULL,
+    unit BIGINT NOT NULL,
+    worker BIGINT NOT NULL,
+    status BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    start_time BYTEA NOT NULL,
+    end_time BYTEA,
+    expiration BYTEA NOT NULL,
+    expiring BIGINT
+);
+CREATE INDEX attempts_expiring ON attempts (spec, expiration) WHERE expiring = 1;
+CREATE INDEX attempts_unit ON attempts (unit);
+CREATE INDEX attempts_worker ON attempts (worker);
+CREATE INDEX attempts_worker_pending ON attempts (worker) WHERE status = 0;
+"#;

@@ -22,14 +22,21 @@
 //! module notes (`store`): one connection per backend behind a mutex, and a
 //! store must be opened again in a forked child.
 //!
-//! Layout: `dialect` holds everything engine-specific (schema, versions,
-//! pragmas), `model` the operations in plain SQL, `codec` how values sit in
-//! columns, `store` the connection and transactions. PostgreSQL will be a
-//! second dialect of the same model.
+//! PostgreSQL: [`PgBackend`] (`postgresql://user@host:port/db`), the same
+//! model on a shared server, for several daemons and worker machines; see
+//! its module notes (`pg`) for locks, retries and threads.
+//!
+//! Layout: `dialect` holds everything engine-specific (schemas, versions,
+//! pragmas), `model` the operations in plain SQL, `db` the seam the model
+//! calls (rusqlite and postgres behind it), `codec` how values sit in
+//! columns, `store` (SQLite) and `pg` (PostgreSQL) the connections and
+//! transactions.
 
 mod codec;
+mod db;
 mod dialect;
 mod model;
+mod pg;
 mod store;
 mod url;
 
@@ -38,6 +45,7 @@ use std::sync::Arc;
 use coordinate::{Backend, ConnectOptions, Result};
 
 pub use dialect::{APPLICATION_ID, SCHEMA_VERSION};
+pub use pg::{PgBackend, PgUrl};
 pub use store::SqliteBackend;
 pub use url::{SqliteUrl, Synchronous};
 
@@ -46,7 +54,15 @@ pub fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
     Ok(Arc::new(SqliteBackend::open(url, options)?))
 }
 
-/// Makes `Coordinate::connect` open `sqlite:` URLs and plain paths.
+/// Opens a `postgresql:` (or `postgres:`) URL: the opener `install` registers.
+pub fn open_postgres(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(PgBackend::open(url, options)?))
+}
+
+/// Makes `Coordinate::connect` open `sqlite:` URLs and plain paths, and
+/// `postgresql:` / `postgres:` URLs.
 pub fn install() {
     coordinate::register_scheme("sqlite", open);
+    coordinate::register_scheme("postgresql", open_postgres);
+    coordinate::register_scheme("postgres", open_postgres);
 }

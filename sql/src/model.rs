@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::db::{params, Db, OptionalExtension, Row};
 use chrono::{DateTime, TimeDelta, Utc};
 use coordinate::backend::{AttemptRef, Id, NsRef, Op, Reply, SpecRef, UnitId, UnitRef, WorkerRef};
 use coordinate::rules::{self, Claims};
@@ -26,7 +27,6 @@ use coordinate::{
     SummaryRecord, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery, WorkUnitStatus,
 };
 use rand::rngs::StdRng;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::codec::{
     decode_map, decode_meta, decode_opt_time, decode_priority, decode_time, encode_map,
@@ -106,7 +106,7 @@ type UnitRaw = (
     i64,
 );
 
-fn unit_raw(r: &Row<'_>) -> rusqlite::Result<UnitRaw> {
+fn unit_raw(r: &Row) -> crate::db::Result<UnitRaw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -164,7 +164,7 @@ type AttRefRaw = (
     String,
 );
 
-fn att_ref_raw(r: &Row<'_>) -> rusqlite::Result<AttRefRaw> {
+fn att_ref_raw(r: &Row) -> crate::db::Result<AttRefRaw> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -215,7 +215,7 @@ fn att_ref(raw: AttRefRaw) -> AttemptRef {
 
 /// One operation's view of the open transaction.
 pub struct Tx<'a> {
-    c: &'a Connection,
+    c: &'a dyn Db,
     now: Time,
     rng: &'a mut StdRng,
     counts: HashMap<i64, Counts>,
@@ -223,7 +223,7 @@ pub struct Tx<'a> {
 
 impl<'a> Tx<'a> {
     /// An operation at `now` on the connection's open transaction.
-    pub fn new(c: &'a Connection, now: Time, rng: &'a mut StdRng) -> Self {
+    pub fn new(c: &'a dyn Db, now: Time, rng: &'a mut StdRng) -> Self {
         Tx {
             c,
             now,
@@ -259,10 +259,11 @@ impl<'a> Tx<'a> {
         if !self.counts.contains_key(&spec) {
             let row = self
                 .c
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT available, delayed, pending, finished, failed \
-                     FROM spec_counts WHERE spec = ?1",
-                )?
+                     FROM spec_counts WHERE spec = ?1{}",
+                    self.c.for_update()
+                ))?
                 .query_row([spec], |r| {
                     Ok(Counts {
                         available: r.get(0)?,
@@ -315,7 +316,10 @@ impl<'a> Tx<'a> {
     fn unit(&self, id: i64) -> R<Option<Unit>> {
         let raw = self
             .c
-            .prepare_cached(&format!("SELECT {UNIT_COLS} FROM work_units WHERE id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {UNIT_COLS} FROM work_units WHERE id = ?1{}",
+                self.c.for_update()
+            ))?
             .query_row([id], unit_raw)
             .optional()?;
         raw.map(unit_from).transpose()
@@ -325,7 +329,8 @@ impl<'a> Tx<'a> {
         let raw = self
             .c
             .prepare_cached(&format!(
-                "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND name = ?2"
+                "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND name = ?2{}",
+                self.c.for_update()
             ))?
             .query_row(params![spec, name], unit_raw)
             .optional()?;
@@ -344,10 +349,11 @@ impl<'a> Tx<'a> {
     fn attempt(&self, id: i64) -> R<Option<Att>> {
         let raw = self
             .c
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, spec, unit, status, start_time, end_time, expiration \
-                 FROM attempts WHERE id = ?1",
-            )?
+                 FROM attempts WHERE id = ?1{}",
+                self.c.for_update()
+            ))?
             .query_row([id], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -384,7 +390,10 @@ impl<'a> Tx<'a> {
     fn attempt_status_of(&self, id: i64) -> R<Option<AttemptStatus>> {
         let code: Option<i64> = self
             .c
-            .prepare_cached("SELECT status FROM attempts WHERE id = ?1")?
+            .prepare_cached(&format!(
+                "SELECT status FROM attempts WHERE id = ?1{}",
+                self.c.for_update()
+            ))?
             .query_row([id], |r| r.get(0))
             .optional()?;
         code.map(attempt_status).transpose()
@@ -589,7 +598,7 @@ impl<'a> Tx<'a> {
                  AND expiration < ?2 ORDER BY expiration, id",
             )?;
             let rows = stmt.query_map(params![spec, now], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
+            rows.collect::<crate::db::Result<_>>()?
         };
         for id in expired {
             self.complete(id, AttemptStatus::Expired, None)?;
@@ -914,7 +923,7 @@ impl<'a> Tx<'a> {
             .c
             .prepare_cached("SELECT id, name FROM work_specs WHERE ns = ?1 ORDER BY name")?;
         let rows = stmt.query_map([ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::Result<_>>()?)
     }
 
     fn summarize_ns(&mut self, ns: i64) -> R<Summary> {
@@ -1038,16 +1047,16 @@ impl<'a> Tx<'a> {
                 let mut stmt = self
                     .c
                     .prepare_cached("SELECT id, name FROM namespaces ORDER BY name")?;
-                let rows = stmt.query_map([], |r| Ok(Self::ns_ref(r.get(0)?, r.get(1)?)))?;
-                Ok(Reply::Namespaces(rows.collect::<rusqlite::Result<_>>()?))
+                let rows = stmt.query_map(params![], |r| Ok(Self::ns_ref(r.get(0)?, r.get(1)?)))?;
+                Ok(Reply::Namespaces(rows.collect::<crate::db::Result<_>>()?))
             }
             Op::Summarize => {
                 let ids: Vec<i64> = {
                     let mut stmt = self
                         .c
                         .prepare_cached("SELECT id FROM namespaces ORDER BY name")?;
-                    let rows = stmt.query_map([], |r| r.get(0))?;
-                    rows.collect::<rusqlite::Result<_>>()?
+                    let rows = stmt.query_map(params![], |r| r.get(0))?;
+                    rows.collect::<crate::db::Result<_>>()?
                 };
                 let mut out = Vec::new();
                 for ns in ids {
@@ -1201,7 +1210,7 @@ impl<'a> Tx<'a> {
                         name: Arc::from(r.get::<_, String>(1)?),
                     })
                 })?;
-                Ok(Reply::Workers(rows.collect::<rusqlite::Result<_>>()?))
+                Ok(Reply::Workers(rows.collect::<crate::db::Result<_>>()?))
             }
             Op::SummarizeNamespace { ns } => {
                 let ns = rid(ns)?;
@@ -1539,7 +1548,7 @@ impl<'a> Tx<'a> {
                         ns: Self::ns_ref(r.get(2)?, r.get(3)?),
                     })
                 })?;
-                Ok(Reply::Workers(rows.collect::<rusqlite::Result<_>>()?))
+                Ok(Reply::Workers(rows.collect::<crate::db::Result<_>>()?))
             }
             Op::WorkerActive { worker } => {
                 let active: Option<bool> = self
@@ -1645,7 +1654,7 @@ impl<'a> Tx<'a> {
                         .c
                         .prepare_cached("SELECT id FROM workers WHERE parent = ?1 ORDER BY name")?;
                     let rows = stmt.query_map([worker], |r| r.get(0))?;
-                    rows.collect::<rusqlite::Result<_>>()?
+                    rows.collect::<crate::db::Result<_>>()?
                 };
                 let mut out = Vec::new();
                 for child in children {

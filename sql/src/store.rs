@@ -32,6 +32,7 @@ use rand::SeedableRng;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use crate::db::SqlError;
 use crate::dialect::{self, APPLICATION_ID, SCHEMA_VERSION};
 use crate::model::Tx;
 use crate::url::{SqliteUrl, Synchronous};
@@ -43,8 +44,8 @@ use crate::url::{SqliteUrl, Synchronous};
 pub enum DbError {
     /// A Coordinate error the operation returns.
     Api(Error),
-    /// SQLite failed.
-    Sql(rusqlite::Error),
+    /// The engine failed.
+    Sql(SqlError),
     /// A stored value could not be decoded.
     Corrupt(String),
 }
@@ -63,6 +64,12 @@ impl From<Error> for DbError {
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
+        DbError::Sql(SqlError::Sqlite(e))
+    }
+}
+
+impl From<SqlError> for DbError {
+    fn from(e: SqlError) -> Self {
         DbError::Sql(e)
     }
 }
@@ -84,7 +91,8 @@ pub(crate) fn sql_error(path: &Path, e: &rusqlite::Error) -> Error {
 fn db_error(path: &Path, e: DbError) -> Error {
     match e {
         DbError::Api(e) => e,
-        DbError::Sql(e) => sql_error(path, &e),
+        DbError::Sql(SqlError::Sqlite(e)) => sql_error(path, &e),
+        DbError::Sql(e) => storage(path, &e.to_string()),
         DbError::Corrupt(why) => Error::Storage {
             reason: format!("{}: corrupt database: {why}", path.display()),
         },

@@ -1,13 +1,16 @@
 //! Child processes for the crate's durability and multi-process tests and
-//! benchmarks (not a user tool). Each subcommand opens a store by URL with
+//! benchmarks (not a user tool). Each subcommand opens a store by URL
+//! (`sqlite:` or a path, `postgresql:`) with
 //! the system clock, prints one line per event on stdout (flushed), and
 //! exits non-zero with the error on stderr when any call fails.
 //!
 //! - `drain URL SPEC LEASE_MS`: request one unit, finish it, print
 //!   `finished NAME`; waits while other units are pending (a killed
 //!   predecessor's leases expire after LEASE_MS); prints `done` at the end.
-//! - `work URL SPEC BATCH`: like `drain` with BATCH units per request,
-//!   printing `attempt ID NAME` after each finish; for several processes.
+//! - `work URL SPEC BATCH [CONNS]`: like `drain` with BATCH units per
+//!   request, printing `attempt ID NAME` after each finish, on CONNS
+//!   connections (threads, each its own worker; 1 by default); for several
+//!   processes.
 //! - `hold URL SPEC N LEASE_MS`: takes N units, prints `held N`, then sleeps
 //!   until killed.
 //! - `fill URL`: adds units with 64 KiB of data until a call fails, prints
@@ -21,13 +24,15 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use coordinate::backend::{Op, Reply};
 use coordinate::{AttemptRequest, Backend, Error, Map, Value, WorkUnitStatus};
-use coordinate_sql::SqliteBackend;
+use std::sync::Arc;
 
-fn call(b: &SqliteBackend, op: Op) -> Result<Reply, String> {
+use coordinate_sql::{PgBackend, SqliteBackend};
+
+fn call(b: &dyn Backend, op: Op) -> Result<Reply, String> {
     b.call(op).map_err(|e| format!("{}: {e}", e.code()))
 }
 
-fn setup(b: &SqliteBackend, spec: &str) -> Result<(u64, u64), String> {
+fn setup(b: &dyn Backend, spec: &str, thread: i64) -> Result<(u64, u64), String> {
     let ns = match call(
         b,
         Op::Namespace {
@@ -51,7 +56,7 @@ fn setup(b: &SqliteBackend, spec: &str) -> Result<(u64, u64), String> {
         b,
         Op::Worker {
             ns,
-            name: format!("pid-{}", std::process::id()),
+            name: format!("pid-{}-{thread}", std::process::id()),
         },
     )? {
         Reply::Worker(Some(w)) => w.id,
@@ -60,7 +65,7 @@ fn setup(b: &SqliteBackend, spec: &str) -> Result<(u64, u64), String> {
     Ok((spec_id, worker))
 }
 
-fn pending(b: &SqliteBackend, spec: u64) -> Result<i64, String> {
+fn pending(b: &dyn Backend, spec: u64) -> Result<i64, String> {
     match call(b, Op::CountWorkUnitStatus { spec })? {
         Reply::StatusCounts(c) => Ok(c.get(&WorkUnitStatus::Pending).copied().unwrap_or(0)
             + c.get(&WorkUnitStatus::Available).copied().unwrap_or(0)
@@ -69,15 +74,42 @@ fn pending(b: &SqliteBackend, spec: u64) -> Result<i64, String> {
     }
 }
 
+/// Opens a store by URL: PostgreSQL for `postgresql:`/`postgres:`, else SQLite.
+fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    Ok(match coordinate::scheme_of(url) {
+        "postgresql" | "postgres" => Arc::new(PgBackend::open(url, &Default::default())?),
+        _ => Arc::new(SqliteBackend::open(url, &Default::default())?),
+    })
+}
+
+/// `drain` on `conns` connections (threads) of one process, each its own
+/// worker; fails when any of them does.
+fn drain_on(url: &str, spec: &str, batch: i64, lease_ms: i64, conns: i64) -> Result<(), String> {
+    let threads: Vec<_> = (0..conns.max(1))
+        .map(|i| {
+            let (url, spec) = (url.to_owned(), spec.to_owned());
+            std::thread::spawn(move || drain(&url, &spec, batch, lease_ms, true, i))
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .map_err(|_| "a drain thread panicked".to_owned())??;
+    }
+    println!("done");
+    Ok(())
+}
+
 fn drain(
     url: &str,
     spec: &str,
     batch: i64,
     lease_ms: i64,
     verbose_ids: bool,
+    thread: i64,
 ) -> Result<(), String> {
-    let b = SqliteBackend::open(url, &Default::default()).map_err(|e| e.to_string())?;
-    let (spec_id, worker) = setup(&b, spec)?;
+    let b = open(url).map_err(|e| e.to_string())?;
+    let b = &*b;
+    let (spec_id, worker) = setup(b, spec, thread)?;
     let out = std::io::stdout();
     let request = AttemptRequest {
         number_of_work_units: batch,
@@ -87,7 +119,7 @@ fn drain(
     };
     loop {
         let attempts = match call(
-            &b,
+            b,
             Op::RequestAttempts {
                 worker,
                 request: request.clone(),
@@ -97,7 +129,7 @@ fn drain(
             r => return Err(format!("unexpected {r:?}")),
         };
         if attempts.is_empty() {
-            if pending(&b, spec_id)? == 0 {
+            if pending(b, spec_id)? == 0 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -105,7 +137,7 @@ fn drain(
         }
         for a in attempts {
             call(
-                &b,
+                b,
                 Op::Finish {
                     attempt: a.id,
                     data: None,
@@ -120,19 +152,22 @@ fn drain(
             line.and_then(|_| out.flush()).map_err(|e| e.to_string())?;
         }
     }
-    println!("done");
+    if thread == 0 && !verbose_ids {
+        println!("done");
+    }
     Ok(())
 }
 
 fn hold(url: &str, spec: &str, n: i64, lease_ms: i64) -> Result<(), String> {
-    let b = SqliteBackend::open(url, &Default::default()).map_err(|e| e.to_string())?;
-    let (_, worker) = setup(&b, spec)?;
+    let b = open(url).map_err(|e| e.to_string())?;
+    let b = &*b;
+    let (_, worker) = setup(b, spec, 0)?;
     let request = AttemptRequest {
         number_of_work_units: n,
         lifetime: TimeDelta::milliseconds(lease_ms),
         ..Default::default()
     };
-    let got = match call(&b, Op::RequestAttempts { worker, request })? {
+    let got = match call(b, Op::RequestAttempts { worker, request })? {
         Reply::Attempts(a) => a.len(),
         r => return Err(format!("unexpected {r:?}")),
     };
@@ -190,11 +225,11 @@ fn main() -> ExitCode {
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let num = |i: usize| arg(i).parse::<i64>().unwrap_or(0);
     let result = match arg(0) {
-        "drain" => drain(arg(1), arg(2), 1, num(3), false),
-        "work" => drain(arg(1), arg(2), num(3).max(1), 900_000, true),
+        "drain" => drain(arg(1), arg(2), 1, num(3), false, 0),
+        "work" => drain_on(arg(1), arg(2), num(3).max(1), 900_000, num(4).max(1)),
         "hold" => hold(arg(1), arg(2), num(3), num(4)),
         "fill" => fill(arg(1)),
-        "open" => match SqliteBackend::open(arg(1), &Default::default()) {
+        "open" => match open(arg(1)) {
             Ok(_) => {
                 println!("ok");
                 Ok(())

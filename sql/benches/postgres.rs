@@ -1,0 +1,306 @@
+//! PostgreSQL store benchmarks (plain timing, one line per measurement).
+//!
+//! Needs a server: `$COORDINATE_TEST_POSTGRES` (`make bench-postgres`
+//! starts a throwaway one with `scripts/postgres.sh`, fsync on). Every
+//! measurement uses a fresh schema. Arguments filter by measurement name:
+//!
+//! - `claim`: µs per request + finish (one process, batch 1) on a spec
+//!   holding 10k and 1M units (`COORDINATE_PG_BENCH_SIZES` changes them):
+//!   the claim cost must not grow with the spec;
+//! - `drain`: units per second draining 20k and 200k no-op units
+//!   (`COORDINATE_PG_BENCH_DRAIN`) with 1 and 4 worker processes, batch 1
+//!   (request 1, finish it: two transactions per unit) and batch 100
+//!   (request 100, finish them in one `Backend::batch`), direct to
+//!   PostgreSQL and through `coordinated` (`target/release/coordinated
+//!   --store postgresql://...`, HTTP from each worker process).
+//!
+//! Worker processes are this binary again (`COORDINATE_PG_BENCH_CHILD`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use coordinate::backend::{Op, Reply};
+use coordinate::{AddWorkUnitItem, AttemptRequest, Backend, Map, Value, WorkUnitStatus};
+use coordinate_server::HttpBackend;
+use coordinate_sql::PgBackend;
+
+fn fresh(base: &str, label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}schema=b_{label}_{}_{nanos}", std::process::id())
+}
+
+fn open(url: &str) -> Box<dyn Backend> {
+    if url.starts_with("http://") {
+        Box::new(HttpBackend::new(url, &Default::default()).expect("client"))
+    } else {
+        Box::new(PgBackend::open(url, &Default::default()).expect("open the store"))
+    }
+}
+
+fn setup(b: &dyn Backend, worker: &str) -> (u64, u64) {
+    let ns = match b
+        .call(Op::Namespace {
+            name: "bench".into(),
+        })
+        .expect("namespace")
+    {
+        Reply::Namespace(n) => n.id,
+        r => panic!("{r:?}"),
+    };
+    let spec = match b
+        .call(Op::WorkSpec {
+            ns,
+            name: "s".into(),
+        })
+        .or_else(|_| {
+            let data: Map = [("name".to_owned(), Value::from("s"))].into();
+            b.call(Op::SetWorkSpec { ns, data })
+        })
+        .expect("spec")
+    {
+        Reply::Spec(s) => s.id,
+        r => panic!("{r:?}"),
+    };
+    let worker = match b
+        .call(Op::Worker {
+            ns,
+            name: worker.into(),
+        })
+        .expect("worker")
+    {
+        Reply::Worker(Some(w)) => w.id,
+        r => panic!("{r:?}"),
+    };
+    (spec, worker)
+}
+
+fn populate(url: &str, n: usize) -> u64 {
+    let b = PgBackend::open(url, &Default::default()).expect("open");
+    let ns = match b
+        .call(Op::Namespace {
+            name: "bench".into(),
+        })
+        .expect("ns")
+    {
+        Reply::Namespace(n) => n.id,
+        r => panic!("{r:?}"),
+    };
+    let data: Map = [("name".to_owned(), Value::from("s"))].into();
+    let spec = match b.call(Op::SetWorkSpec { ns, data }).expect("spec") {
+        Reply::Spec(s) => s.id,
+        r => panic!("{r:?}"),
+    };
+    let mut i = 0;
+    while i < n {
+        let items = (i..(i + 10_000).min(n))
+            .map(|k| AddWorkUnitItem::named(format!("u{k:07}")))
+            .collect();
+        b.call(Op::AddWorkUnits { spec, items }).expect("add");
+        i += 10_000;
+    }
+    b.close().expect("close");
+    spec
+}
+
+/// Requests and finishes until the spec is empty (or `limit` units);
+/// returns the units done.
+fn drain(b: &dyn Backend, spec: u64, worker: u64, batch: i64, limit: usize) -> usize {
+    let request = AttemptRequest {
+        number_of_work_units: batch,
+        ..Default::default()
+    };
+    let mut done = 0;
+    while done < limit {
+        let atts = match b
+            .call(Op::RequestAttempts {
+                worker,
+                request: request.clone(),
+            })
+            .expect("request")
+        {
+            Reply::Attempts(a) => a,
+            r => panic!("{r:?}"),
+        };
+        if atts.is_empty() {
+            let left = match b.call(Op::CountWorkUnitStatus { spec }).expect("count") {
+                Reply::StatusCounts(c) => c
+                    .iter()
+                    .filter(|(s, _)| **s != WorkUnitStatus::Finished)
+                    .map(|(_, n)| *n)
+                    .sum::<i64>(),
+                r => panic!("{r:?}"),
+            };
+            if left == 0 {
+                break;
+            }
+            continue;
+        }
+        done += atts.len();
+        if batch == 1 {
+            for a in atts {
+                b.call(Op::Finish {
+                    attempt: a.id,
+                    data: None,
+                })
+                .expect("finish");
+            }
+        } else {
+            let ops = atts
+                .iter()
+                .map(|a| Op::Finish {
+                    attempt: a.id,
+                    data: None,
+                })
+                .collect();
+            for r in b.batch(ops).expect("batch") {
+                r.expect("finish");
+            }
+        }
+    }
+    done
+}
+
+fn child(spec_url: &str) {
+    let mut parts = spec_url.splitn(2, ' ');
+    let batch: i64 = parts.next().and_then(|b| b.parse().ok()).expect("batch");
+    let url = parts.next().expect("url");
+    let b = open(url);
+    let (spec, worker) = setup(&*b, &format!("w{}", std::process::id()));
+    drain(&*b, spec, worker, batch, usize::MAX);
+}
+
+fn coordinated() -> Option<PathBuf> {
+    let path = std::env::var_os("COORDINATED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/coordinated")
+        });
+    path.exists().then_some(path)
+}
+
+fn start_daemon(bin: &PathBuf, store: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--log-level",
+            "warn",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start coordinated");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("address")
+        .to_owned();
+    (child, format!("http://{addr}/"))
+}
+
+fn bench_claim(server: &str, n: usize) {
+    let url = fresh(server, "claim");
+    let spec = populate(&url, n);
+    let b = PgBackend::open(&url, &Default::default()).expect("open");
+    let (_, worker) = setup(&b, "w");
+    // Warm the statement cache and the server's buffers.
+    drain(&b, spec, worker, 1, 200);
+    let measure = 3_000.min(n);
+    let start = Instant::now();
+    let done = drain(&b, spec, worker, 1, measure);
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "claim    n={n:>8}: {:>7.1} µs per request+finish (batch 1, 1 process, {done} units)",
+        s * 1e6 / done as f64
+    );
+}
+
+fn bench_drain(server: &str, n: usize, procs: usize, batch: i64, via: Option<&PathBuf>) {
+    let url = fresh(server, "drain");
+    populate(&url, n);
+    let mut daemon = via.map(|bin| start_daemon(bin, &url));
+    let target = daemon.as_ref().map_or(url.clone(), |(_, u)| u.clone());
+    let me = std::env::current_exe().expect("own path");
+    let start = Instant::now();
+    let children: Vec<_> = (0..procs)
+        .map(|_| {
+            Command::new(&me)
+                .env("COORDINATE_PG_BENCH_CHILD", format!("{batch} {target}"))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success(), "a worker failed");
+    }
+    let s = start.elapsed().as_secs_f64();
+    if let Some((d, _)) = daemon.as_mut() {
+        let _ = d.kill();
+        let _ = d.wait();
+    }
+    println!(
+        "drain    n={n:>7} procs={procs} batch={batch:>3} {:<11}: {:>8.0} units/s ({s:.2} s)",
+        if via.is_some() {
+            "coordinated"
+        } else {
+            "direct"
+        },
+        n as f64 / s
+    );
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("COORDINATE_PG_BENCH_CHILD") {
+        child(&spec);
+        return;
+    }
+    let Ok(server) = std::env::var("COORDINATE_TEST_POSTGRES") else {
+        eprintln!(
+            "bench postgres: set COORDINATE_TEST_POSTGRES=postgresql://... (make bench-postgres starts a server)"
+        );
+        return;
+    };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    let list = |var: &str, default: &[usize]| -> Vec<usize> {
+        std::env::var(var)
+            .ok()
+            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+            .unwrap_or_else(|| default.to_vec())
+    };
+    if want("claim") {
+        for n in list("COORDINATE_PG_BENCH_SIZES", &[10_000, 1_000_000]) {
+            bench_claim(&server, n);
+        }
+    }
+    if want("drain") {
+        let daemon = coordinated();
+        if daemon.is_none() {
+            eprintln!("bench postgres: no target/release/coordinated: skipping the daemon rows");
+        }
+        for n in list("COORDINATE_PG_BENCH_DRAIN", &[20_000, 200_000]) {
+            for batch in [1, 100] {
+                for procs in [1, 4] {
+                    bench_drain(&server, n, procs, batch, None);
+                    if let Some(bin) = daemon.as_ref() {
+                        bench_drain(&server, n, procs, batch, Some(bin));
+                    }
+                }
+            }
+        }
+    }
+}

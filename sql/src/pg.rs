@@ -1,0 +1,573 @@
+//! The PostgreSQL backend: the same model (`model.rs`) on a shared server,
+//! so that any number of processes on any number of machines (workers,
+//! `coordinated` daemons) share one store.
+//!
+//! # URLs
+//! `postgresql://user:password@host:port/database?param=value` (or
+//! `postgres://`), as libpq reads them: several `host:port` pairs separated
+//! by commas are tried in order. Besides libpq's parameters that the
+//! `postgres` crate knows (`connect_timeout`, `application_name`,
+//! `options`, `keepalives`, `target_session_attrs`, ...), one is
+//! Coordinate's: `schema=NAME` keeps the store's tables in that schema
+//! (created if absent), so one database can hold several stores. No TLS:
+//! `sslmode=require` is refused when the connection is made.
+//!
+//! # Connections and threads
+//! A backend holds one connection behind a mutex, like the SQLite backend:
+//! a process that wants several connections opens several backends (the
+//! daemon serves many clients through one backend per store; the calls of
+//! one connection run one at a time). The `postgres` crate is the blocking
+//! client: it must be called from plain threads, never from a task of an
+//! async runtime (it runs its own small runtime per call); `coordinated`
+//! calls stores from `spawn_blocking` threads, where that holds. Opening,
+//! closing and dropping a backend inside a runtime (a daemon opening a test
+//! store from a task) is moved to a plain thread here.
+//!
+//! # Transactions, locks and retries
+//! Every call is one `READ COMMITTED` transaction (a batch: one
+//! transaction, a savepoint per operation), committed before the call
+//! returns (`synchronous_commit` as the server has it: on by default).
+//! The model reads every row it may change with `FOR UPDATE`: a spec's
+//! `spec_counts` row is read first by every operation that changes the
+//! spec's units (the lazy expiry sweep, claims, finishes, adds), so it is
+//! the spec's lock, held to the commit. That keeps the counts, and so
+//! `max_running` and `max_getwork`, exact with no `COUNT(*)`, and two
+//! workers can never be handed the same unit; `FOR UPDATE SKIP LOCKED` on
+//! the units would not spare the wait, since the counts row must be
+//! locked to change it anyway. Different specs never wait on each other.
+//! There is no global expiry scan: the sweep of a spec walks its own
+//! expiring-attempts index, under its own lock.
+//!
+//! Deadlocks (40P01: two specs locked in opposite orders, e.g. a request
+//! sweeping a namespace while a finish chains into another spec),
+//! serialization failures (40001) and unique violations (23505: two
+//! processes creating the same spec at once) roll the call back; it is
+//! retried, with a short random pause, up to 30 times, then gives
+//! `Unavailable`. A broken connection or an unreachable server gives
+//! `Unavailable` at once (a call whose commit was in flight may or may not
+//! have committed, so it is not repeated blindly); the next call connects
+//! again.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coordinate::backend::{Op, Reply};
+use coordinate::{Backend, Clock, ConnectOptions, Error, Result, SystemClock};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::db::{Db, PgConn, SqlError};
+use crate::dialect::{self, SCHEMA_VERSION};
+use crate::model::Tx;
+use crate::store::DbError;
+
+/// Runs `f` on a plain thread when called inside an async runtime (where
+/// the blocking client's own runtime may not be started or dropped: a
+/// daemon opening or dropping a store from a task), else right here.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// How many times a call that hit a deadlock or serialization failure runs.
+const TRIES: u32 = 30;
+
+/// A parsed PostgreSQL store URL.
+#[derive(Clone, Debug)]
+pub struct PgUrl {
+    /// The connection settings, for the `postgres` crate.
+    pub config: postgres::Config,
+    /// The schema holding the store's tables (`None`: the search path's
+    /// first schema, normally `public`).
+    pub schema: Option<String>,
+    /// The URL without its password, for messages.
+    pub display: String,
+}
+
+fn bad(url: &str, why: &str) -> Error {
+    Error::BadUrl {
+        url: format!("{url} ({why})"),
+    }
+}
+
+/// The URL with `:password@` shown as `:***@`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn valid_schema(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && name.len() <= 63
+}
+
+impl PgUrl {
+    /// Parses a `postgresql:` or `postgres:` URL.
+    pub fn parse(url: &str) -> std::result::Result<PgUrl, Error> {
+        let scheme = coordinate::scheme_of(url).to_ascii_lowercase();
+        if scheme != "postgresql" && scheme != "postgres" {
+            return Err(bad(url, "not a postgresql: URL"));
+        }
+        let display = redact(url);
+        if !url[scheme.len()..].starts_with("://") {
+            return Err(bad(&display, "write postgresql://user@host:port/database"));
+        }
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let mut schema = None;
+        let mut rest = Vec::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("schema", name)) => {
+                    if !valid_schema(name) {
+                        return Err(bad(
+                            &display,
+                            "schema must be lowercase letters, digits, _ and - (at most 63, not starting with a digit or -)",
+                        ));
+                    }
+                    schema = Some(name.to_owned());
+                }
+                _ => rest.push(pair),
+            }
+        }
+        let libpq = if rest.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+        let config =
+            postgres::Config::from_str(&libpq).map_err(|e| bad(&display, &e.to_string()))?;
+        if config.get_hosts().is_empty() {
+            return Err(bad(&display, "no host"));
+        }
+        Ok(PgUrl {
+            config,
+            schema,
+            display,
+        })
+    }
+}
+
+/// Whether the server rolled the transaction back for a reason that another
+/// try may not meet: serialization failure, deadlock, a unique key another
+/// transaction took first.
+fn retryable(e: &DbError) -> bool {
+    let DbError::Sql(SqlError::Pg(e)) = e else {
+        return false;
+    };
+    matches!(
+        e.code().map(|c| c.code()),
+        Some("40001" | "40P01" | "23505")
+    )
+}
+
+/// The Coordinate error for a PostgreSQL failure.
+fn pg_error(url: &str, e: &postgres::Error) -> Error {
+    let code = e.code().map(|c| c.code().to_owned());
+    let reason = match e.as_db_error() {
+        Some(db) => format!("{url}: {} ({})", db.message(), db.code().code()),
+        None => format!("{url}: {e}"),
+    };
+    let unavailable = e.is_closed()
+        || e.as_db_error().is_none()
+        || code.as_deref().is_some_and(|c| {
+            // connection exceptions, server shutting down or starting,
+            // too many connections, lock timeout, query canceled.
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || c == "55P03"
+                || c == "57014"
+        });
+    if unavailable {
+        Error::Unavailable { reason }
+    } else {
+        Error::Storage { reason }
+    }
+}
+
+fn db_error(url: &str, e: DbError) -> Error {
+    match e {
+        DbError::Api(e) => e,
+        DbError::Sql(SqlError::Pg(e)) => pg_error(url, &e),
+        DbError::Sql(e) => Error::Storage {
+            reason: format!("{url}: {e}"),
+        },
+        DbError::Corrupt(why) => Error::Storage {
+            reason: format!("{url}: corrupt database: {why}"),
+        },
+    }
+}
+
+fn sql_err(url: &str, e: SqlError) -> Error {
+    db_error(url, DbError::Sql(e))
+}
+
+/// Why one try of a call did not return.
+enum Failed {
+    /// Rolled back; another try may succeed.
+    Retry(Error),
+    /// The call's answer.
+    Fail(Error),
+}
+
+/// A Coordinate store on a PostgreSQL server.
+pub struct PgBackend {
+    url: PgUrl,
+    timeout: Duration,
+    conn: Mutex<Option<PgConn>>,
+    closed: AtomicBool,
+    rng: Mutex<StdRng>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("url", &self.url.display)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl PgBackend {
+    /// Connects to the server a `postgresql:` URL names, creating or
+    /// migrating the schema if needed.
+    pub fn open(url: &str, options: &ConnectOptions) -> Result<PgBackend> {
+        off_runtime(|| PgBackend::open_here(url, options))
+    }
+
+    fn open_here(url: &str, options: &ConnectOptions) -> Result<PgBackend> {
+        let parsed = PgUrl::parse(url)?;
+        let timeout = Duration::from_millis(dialect::busy_timeout_ms(options.timeout));
+        let rng = match options.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => rand::make_rng(),
+        };
+        let backend = PgBackend {
+            url: parsed,
+            timeout,
+            conn: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            rng: Mutex::new(rng),
+            clock: options
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemClock)),
+        };
+        let conn = backend.connect()?;
+        backend.migrate(&conn)?;
+        *backend.lock() = Some(conn);
+        Ok(backend)
+    }
+
+    /// The URL, without its password.
+    pub fn url(&self) -> &str {
+        &self.url.display
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<PgConn>> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connect(&self) -> Result<PgConn> {
+        let u = &self.url.display;
+        let mut config = self.url.config.clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.timeout.min(Duration::from_secs(10)));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("coordinate");
+        }
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(|e| Error::Unavailable {
+                reason: format!("{u}: cannot connect: {e}"),
+            })?;
+        let conn = PgConn::new(client);
+        let mut setup = format!(
+            "SET lock_timeout = '{}ms'; SET statement_timeout = 0;",
+            self.timeout.as_millis()
+        );
+        if let Some(schema) = &self.url.schema {
+            // `schema` is checked to be [a-z_][a-z0-9_-]*: safe to quote.
+            setup.push_str(&format!(" SET search_path TO \"{schema}\";"));
+        }
+        conn.batch(&setup).map_err(|e| sql_err(u, e))?;
+        Ok(conn)
+    }
+
+    /// Creates or migrates the schema in one transaction under the
+    /// migration advisory lock (two processes starting at once: the second
+    /// waits, then finds the schema current).
+    fn migrate(&self, conn: &PgConn) -> Result<()> {
+        let u = &self.url.display;
+        let sql = |e: SqlError| sql_err(u, e);
+        conn.batch("BEGIN").map_err(sql)?;
+        let result = (|| {
+            let db: &dyn Db = conn;
+            db.exec(
+                "SELECT pg_advisory_xact_lock(?1)",
+                &[crate::db::Value::Int(dialect::PG_MIGRATION_LOCK)],
+            )
+            .map_err(sql)?;
+            if let Some(schema) = &self.url.schema {
+                conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .map_err(sql)?;
+            }
+            conn.batch(dialect::PG_VERSION_TABLE).map_err(sql)?;
+            let rows = db
+                .rows(
+                    "SELECT COALESCE(MAX(version), 0) FROM coordinate_schema",
+                    &[],
+                )
+                .map_err(sql)?;
+            let found: i64 = rows
+                .first()
+                .map(|r| r.get(0))
+                .transpose()
+                .map_err(sql)?
+                .unwrap_or(0);
+            if found > i64::from(SCHEMA_VERSION) {
+                return Err(Error::Storage {
+                    reason: format!(
+                        "{u}: the schema version {found} is newer than this package's \
+                         {SCHEMA_VERSION}; upgrade coordinate"
+                    ),
+                });
+            }
+            let mut version = i32::try_from(found).unwrap_or(0);
+            while version < SCHEMA_VERSION {
+                let step = dialect::pg_migration(version).ok_or_else(|| Error::Storage {
+                    reason: format!("{u}: no migration from schema version {version}"),
+                })?;
+                conn.batch(step).map_err(sql)?;
+                version += 1;
+                db.exec(
+                    "INSERT INTO coordinate_schema (version) VALUES (?1)",
+                    &[crate::db::Value::Int(i64::from(version))],
+                )
+                .map_err(sql)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => conn.batch("COMMIT").map_err(sql),
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs one operation inside the open transaction (as SQLite's).
+    fn one(&self, conn: &PgConn, op: Op) -> std::result::Result<Result<Reply>, DbError> {
+        let now = self.clock.now();
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tx = Tx::new(conn, now, &mut rng);
+        let outcome = match tx.run(op) {
+            Ok(reply) => Ok(reply),
+            Err(DbError::Api(e)) => Err(e),
+            Err(e) => return Err(e),
+        };
+        tx.flush()?;
+        Ok(outcome)
+    }
+
+    /// One try: the whole call in one transaction.
+    fn once(
+        &self,
+        conn: &PgConn,
+        ops: &[Op],
+        savepoints: bool,
+    ) -> std::result::Result<Vec<Result<Reply>>, Failed> {
+        let u = &self.url.display;
+        let fail = |e: SqlError| {
+            let e = DbError::Sql(e);
+            rollback(conn);
+            if retryable(&e) {
+                Failed::Retry(db_error(u, e))
+            } else {
+                Failed::Fail(db_error(u, e))
+            }
+        };
+        conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .map_err(fail)?;
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            if savepoints {
+                conn.batch("SAVEPOINT op").map_err(fail)?;
+            }
+            match self.one(conn, op.clone()) {
+                Ok(outcome) => {
+                    if savepoints {
+                        conn.batch("RELEASE op").map_err(fail)?;
+                    }
+                    results.push(outcome);
+                }
+                Err(e) => {
+                    let again = retryable(&e);
+                    if again || !savepoints || conn.is_closed() {
+                        rollback(conn);
+                        let err = db_error(u, e);
+                        return Err(if again {
+                            Failed::Retry(err)
+                        } else {
+                            Failed::Fail(err)
+                        });
+                    }
+                    conn.batch("ROLLBACK TO op; RELEASE op").map_err(fail)?;
+                    results.push(Err(db_error(u, e)));
+                }
+            }
+        }
+        conn.batch("COMMIT").map_err(fail)?;
+        Ok(results)
+    }
+
+    fn run(&self, ops: Vec<Op>, savepoints: bool) -> Result<Vec<Result<Reply>>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Gone);
+        }
+        let mut guard = self.lock();
+        let mut last = None;
+        for attempt in 0..TRIES {
+            if attempt > 0 {
+                // 0.1 ms .. 6.4 ms, random, growing with the tries.
+                let cap = 100u64 << attempt.min(6);
+                let jitter = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::from(d.subsec_nanos()));
+                let pause = cap / 2 + jitter % (cap / 2 + 1);
+                std::thread::sleep(Duration::from_micros(pause));
+            }
+            if guard.as_ref().is_none_or(PgConn::is_closed) {
+                *guard = None;
+                *guard = Some(self.connect()?);
+            }
+            let Some(conn) = guard.as_ref() else {
+                return Err(Error::Gone);
+            };
+            match self.once(conn, &ops, savepoints) {
+                Ok(results) => return Ok(results),
+                Err(Failed::Retry(e)) => last = Some(e),
+                Err(Failed::Fail(e)) => {
+                    if conn.is_closed() {
+                        *guard = None;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Err(Error::Unavailable {
+            reason: format!(
+                "{}: {TRIES} tries met deadlocks or serialization failures; the last: {}",
+                self.url.display,
+                last.map_or_else(String::new, |e| e.to_string())
+            ),
+        })
+    }
+}
+
+/// Ends a failed transaction; a second failure changes nothing the caller
+/// can act on.
+fn rollback(conn: &PgConn) {
+    if !conn.is_closed() {
+        let _ = conn.batch("ROLLBACK");
+    }
+}
+
+impl Backend for PgBackend {
+    fn call(&self, op: Op) -> Result<Reply> {
+        let mut results = self.run(vec![op], false)?;
+        results.pop().unwrap_or(Err(Error::Storage {
+            reason: "an operation gave no result".into(),
+        }))
+    }
+
+    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(ops, true)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn reseed(&self, seed: u64) {
+        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
+    }
+
+    fn close(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        let conn = self.lock().take();
+        off_runtime(move || drop(conn));
+        Ok(())
+    }
+}
+
+impl Drop for PgBackend {
+    fn drop(&mut self) {
+        let conn = self.lock().take();
+        off_runtime(move || drop(conn));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = PgUrl::parse("postgresql://me:secret@127.0.0.1:5433/db?schema=s_1").unwrap();
+        assert_eq!(u.schema.as_deref(), Some("s_1"));
+        assert_eq!(u.config.get_dbname(), Some("db"));
+        assert_eq!(u.config.get_ports(), &[5433]);
+        assert_eq!(
+            u.display,
+            "postgresql://me:***@127.0.0.1:5433/db?schema=s_1"
+        );
+        let u = PgUrl::parse("postgres://me@h1:1,h2:2/db?connect_timeout=3").unwrap();
+        assert_eq!(u.schema, None);
+        assert_eq!(u.config.get_hosts().len(), 2);
+        for url in [
+            "postgresql:db",
+            "postgresql://h/db?schema=Bad",
+            "postgresql://h/db?schema=",
+            "postgresql://h/db?nonsense=1",
+            "sqlite:///x.db",
+        ] {
+            assert!(
+                matches!(PgUrl::parse(url), Err(Error::BadUrl { .. })),
+                "{url}"
+            );
+        }
+    }
+}
