@@ -208,21 +208,35 @@ pub struct JsCoordinate(AssertUnwindSafe<Coordinate>);
 #[wasm_bindgen(js_class = Coordinate)]
 impl JsCoordinate {
     /// A Coordinate on `clock` (default: the system clock) whose scheduler
-    /// draws from `seed` (default: a random seed).
+    /// draws from `seed` (default: a random seed), holding at most
+    /// `maxUnits` work units and `maxBytes` accounted bytes (defaults:
+    /// `coordinate::DEFAULT_LIMITS`; past them adds throw `CapacityError`).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_optional_param_type = "CoordinateOptions")] options: Option<
             JsValue,
         >,
     ) -> JsResult<JsCoordinate> {
-        let o = Options::of(options, "options", &["clock", "seed"])?;
+        let o = Options::of(
+            options,
+            "options",
+            &["clock", "seed", "maxUnits", "maxBytes"],
+        )?;
         let clock: Arc<dyn coordinate::Clock> = match o.map("clock", clock_arg)? {
             Some(clock) => Arc::new(clock),
             None => Arc::new(coordinate::SystemClock),
         };
         let seed = o.map("seed", to_seed)?;
-        Ok(JsCoordinate(AssertUnwindSafe(Coordinate::with_options(
-            clock, seed,
+        let mut limits = coordinate::Limits::default();
+        if let Some(n) = o.map("maxUnits", to_seed)? {
+            limits.max_units = n;
+        }
+        if let Some(n) = o.map("maxBytes", to_seed)? {
+            limits.max_bytes = n;
+        }
+        let backend = coordinate::MemoryBackend::with_limits(clock, seed, limits);
+        Ok(JsCoordinate(AssertUnwindSafe(Coordinate::from_backend(
+            Arc::new(backend),
         ))))
     }
 
