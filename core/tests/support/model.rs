@@ -1628,9 +1628,16 @@ impl Harness {
             by_model: HashMap::new(),
         };
         for (i, g) in c.specs.iter().enumerate() {
+            // The initial specs must exist: no invalid keep_attempts (key 13,
+            // values 3 and up) here; later set_work_spec/set_data ops try them.
             let g = SpecDataGen {
                 name: NameGen::Own,
-                keys: g.keys.clone(),
+                keys: g
+                    .keys
+                    .iter()
+                    .filter(|&&(k, v)| !(k == 13 && v % 6 >= 3))
+                    .cloned()
+                    .collect(),
             };
             h.set_work_spec(i, &g);
         }
