@@ -19,21 +19,29 @@ use crate::value::{Map, Value};
 
 /// The items of one `add_work_units` call with a repeated name reduced to
 /// the last item of that name (which is what adding them in order leaves),
-/// each at the place of the name's first item. Its length is the count the
-/// call returns: distinct units added or updated.
+/// in their order. Its length is the count the call returns: distinct
+/// units added or updated.
 pub fn last_of_each_name(items: Vec<AddWorkUnitItem>) -> Vec<AddWorkUnitItem> {
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut out: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
-    for item in items {
-        match at.get(item.key.as_str()) {
-            Some(&i) => out[i] = item,
-            None => {
-                at.insert(item.key.clone(), out.len());
-                out.push(item);
-            }
+    let keep: Vec<bool> = {
+        let mut last: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            last.insert(item.key.as_str(), i);
         }
-    }
-    out
+        if last.len() == items.len() {
+            return items; // no repeats: the common case
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| last.get(item.key.as_str()) == Some(&i))
+            .collect()
+    };
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
 }
 
 /// Whether `worker` may take `parent` as its parent, given each worker's
