@@ -86,7 +86,7 @@ pub enum Error {
         reason: String,
     },
     /// The store is full: adding this would pass its capacity bound (the
-    /// memory store's `max_units` or `max_bytes`, docs/semantics.md §6.1).
+    /// memory store's `max_units` or `max_bytes`, docs/semantics.md §6.1.1).
     /// Nothing changed; delete units or raise the bound.
     Capacity {
         /// Which bound, and what the call would have needed.

@@ -198,7 +198,7 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// How much history a work spec keeps (docs/semantics.md §3.15), from its
+/// How much history a work spec keeps (docs/semantics.md §3.18), from its
 /// data. `Default` keeps everything.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Retention {

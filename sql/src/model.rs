@@ -748,7 +748,7 @@ impl<'a> Tx<'a> {
     }
 
     /// Deletes the unit's oldest attempts past its spec's `keep_attempts`
-    /// (semantics §3.15); the spec's data is read only for a unit's second
+    /// (semantics §3.18); the spec's data is read only for a unit's second
     /// and later attempts.
     fn keep_attempts(&mut self, spec: i64, unit: i64, attempts: i64) -> R<()> {
         let data = decode_map(&self.blob("SELECT data FROM work_specs WHERE id = ?1", spec)?)?;

@@ -1,4 +1,4 @@
-//! The memory store's capacity bound (docs/semantics.md §6.1): at most
+//! The memory store's capacity bound (docs/semantics.md §6.1.1): at most
 //! `max_units` work units and `max_bytes` accounted bytes. A call that would
 //! pass either bound is refused with `Capacity` before anything changes.
 //!
