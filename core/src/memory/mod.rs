@@ -318,3 +318,46 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(st: &mut State, name: &str, now: Time) -> Id {
+        match st.apply(Op::Namespace { name: name.into() }, now) {
+            Ok(Reply::Namespace(r)) => r.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn worker(st: &mut State, ns: Id, name: &str, now: Time) -> Id {
+        match st.apply(
+            Op::Worker {
+                ns,
+                name: name.into(),
+            },
+            now,
+        ) {
+            Ok(Reply::Worker(Some(r))) => r.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Destroying a namespace leaves no link to its workers in the others:
+    /// not in a child's `parent`, not in a parent's `children` set.
+    #[test]
+    fn destroy_leaves_no_cross_namespace_links() {
+        let now = Utc::now();
+        let mut st = State::new(StdRng::seed_from_u64(1), Limits::default());
+        let (one, two) = (ns(&mut st, "one", now), ns(&mut st, "two", now));
+        let p1 = worker(&mut st, one, "p1", now);
+        let k1 = worker(&mut st, one, "k1", now);
+        let c2 = worker(&mut st, two, "c2", now);
+        let p2 = worker(&mut st, two, "p2", now);
+        st.set_parent(c2, Some(p1)).unwrap();
+        st.set_parent(k1, Some(p2)).unwrap();
+        st.destroy_namespace(one);
+        assert_eq!(st.workers[&c2].parent, None);
+        assert!(st.workers[&p2].children.is_empty());
+    }
+}
