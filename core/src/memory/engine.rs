@@ -243,25 +243,34 @@ impl State {
         items: Vec<AddWorkUnitItem>,
         now: Time,
     ) -> Result<usize> {
-        let mut items = rules::last_of_each_name(items);
-        let n = items.len();
         let existing = self.spec(spec_id)?.names.len();
-        let (units, bytes) = self.put_costs(spec_id, &items)?;
-        self.usage.admit(&self.limits, units, bytes)?;
-        if n < 64 || n < existing / 4 {
+        let small = items.len() < 64 || items.len() < existing / 4;
+        let last = if small {
+            rules::last_of_each_name(items)
+        } else {
+            // Stable sort, then keep the last item of each name.
+            let mut items = items;
+            items.sort_by(|a, b| a.key.cmp(&b.key));
+            let mut last: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
             for item in items {
+                match last.last_mut() {
+                    Some(prev) if prev.key == item.key => *prev = item,
+                    _ => last.push(item),
+                }
+            }
+            last
+        };
+        let n = last.len();
+        // Unbounded (the native default): nothing to admit, no lookups.
+        if self.limits.max_units != u64::MAX || self.limits.max_bytes != u64::MAX {
+            let (units, bytes) = self.put_costs(spec_id, &last)?;
+            self.usage.admit(&self.limits, units, bytes)?;
+        }
+        if small {
+            for item in last {
                 self.put_unit_unchecked(spec_id, &item.key, item.data, item.meta, now)?;
             }
             return Ok(n);
-        }
-        // Stable sort, then keep the last item of each name.
-        items.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut last: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
-        for item in items {
-            match last.last_mut() {
-                Some(prev) if prev.key == item.key => *prev = item,
-                _ => last.push(item),
-            }
         }
         let mut fresh = Vec::with_capacity(last.len());
         for item in last {
