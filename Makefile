@@ -167,7 +167,7 @@ test-dist: dist
 WASM_NPM := wasm/node_modules/.installed
 WASM_TESTS := wasm/tests/conformance.mjs wasm/tests/api.test.mjs \
 	wasm/tests/simulation.test.mjs wasm/tests/browser.test.mjs wasm/tests/rules.test.mjs \
-	wasm/tests/simulator.test.mjs
+	wasm/tests/simulator.test.mjs wasm/tests/capacity.test.mjs
 
 # rustc-web + std source, wasm-ld, wasm-bindgen-cli (.tools/), chromium;
 # each part skipped when present.

@@ -85,6 +85,22 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// The store is full: adding this would pass its capacity bound (the
+    /// memory store's `max_units` or `max_bytes`, docs/semantics.md §6.1.1).
+    /// Nothing changed; delete units or raise the bound.
+    Capacity {
+        /// Which bound, and what the call would have needed.
+        reason: String,
+    },
+    /// An argument the call cannot accept for a reason other than its type
+    /// or range (a worker as its own parent, a parent cycle): `what` names
+    /// the argument, `reason` says what was wrong.
+    InvalidArgument {
+        /// The argument.
+        what: String,
+        /// What was wrong with it.
+        reason: String,
+    },
 }
 
 /// Every error code, in declaration order: the Rust variant names, which
@@ -111,6 +127,8 @@ pub const ERROR_CODES: &[&str] = &[
     "Unauthorized",
     "BadUrl",
     "OutOfRange",
+    "Capacity",
+    "InvalidArgument",
 ];
 
 impl Error {
@@ -138,6 +156,8 @@ impl Error {
             Error::Unauthorized => "Unauthorized",
             Error::BadUrl { .. } => "BadUrl",
             Error::OutOfRange { .. } => "OutOfRange",
+            Error::Capacity { .. } => "Capacity",
+            Error::InvalidArgument { .. } => "InvalidArgument",
         }
     }
 
@@ -180,6 +200,8 @@ impl fmt::Display for Error {
             Error::Unauthorized => f.write_str("unauthorized: a valid token is required"),
             Error::BadUrl { url } => write!(f, "bad store URL: {url}"),
             Error::OutOfRange { what, reason } => write!(f, "{what}: {reason}"),
+            Error::Capacity { reason } => write!(f, "store full: {reason}"),
+            Error::InvalidArgument { what, reason } => write!(f, "{what}: {reason}"),
         }
     }
 }
@@ -232,6 +254,11 @@ mod tests {
             Error::Unauthorized,
             Error::BadUrl { url: "x".into() },
             Error::OutOfRange {
+                what: "x".into(),
+                reason: "y".into(),
+            },
+            Error::Capacity { reason: "x".into() },
+            Error::InvalidArgument {
                 what: "x".into(),
                 reason: "y".into(),
             },

@@ -67,9 +67,9 @@ pub use error::{Error, Result, ERROR_CODES};
 pub use extract::{
     extract_add_work_unit_item, extract_work_unit_output, parse_add_work_unit, unit_meta_value,
 };
-pub use memory::MemoryBackend;
+pub use memory::{Limits, MemoryBackend, DEFAULT_LIMITS};
 pub use meta::{
-    extract_work_spec_meta, AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, Summary,
+    extract_work_spec_meta, AddWorkUnitItem, AddWorkUnitMeta, AttemptRequest, Retention, Summary,
     SummaryRecord, WorkSpecData, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery,
 };
 pub use records::{check_priority, Field, FieldValue, Kind, Record};

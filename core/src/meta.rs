@@ -175,10 +175,61 @@ impl WorkSpecData {
 }
 
 /// Validates work spec data and derives its metadata: `(name, meta)`.
+/// The retention keys are validated too ([`Retention::from_data`]).
 pub fn extract_work_spec_meta(data: &Map) -> Result<(String, WorkSpecMeta)> {
     let typed = WorkSpecData::from_map(data)?;
+    Retention::from_data(data)?;
     let meta = typed.meta();
     Ok((typed.name, meta))
+}
+
+/// A short text for a value in an error message.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::String(s) if s.chars().count() <= 40 => format!("{s:?}"),
+        Value::String(_) => "a long string".into(),
+        Value::Bytes(_) => "bytes".into(),
+        Value::List(_) => "a list".into(),
+        Value::Map(_) => "a map".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+/// How much history a work spec keeps (docs/semantics.md §3.18), from its
+/// data. `Default` keeps everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// `keep_attempts`: most attempts kept per unit, the newest ones; when
+    /// a new attempt would pass it, the oldest are deleted (0 or absent:
+    /// every attempt is kept).
+    pub keep_attempts: u32,
+}
+
+impl Retention {
+    /// Reads `keep_attempts` from spec data: absent or null is 0 (keep
+    /// all); else a whole number from 0 to 2^32 - 1 (a float with no
+    /// fraction counts). Anything else is `InvalidArgument` naming the key.
+    pub fn from_data(data: &Map) -> Result<Retention> {
+        let bad = |got: &Value| Error::InvalidArgument {
+            what: "keep_attempts".into(),
+            reason: format!(
+                "must be a whole number from 0 to 4294967295 (0 keeps every attempt); got {}",
+                describe(got)
+            ),
+        };
+        let keep_attempts = match data.get("keep_attempts") {
+            None | Some(Value::Null) => 0,
+            Some(v @ Value::Int(i)) => u32::try_from(*i).map_err(|_| bad(v))?,
+            Some(Value::Float(f)) if f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX) => {
+                *f as u32
+            }
+            Some(v) => return Err(bad(v)),
+        };
+        Ok(Retention { keep_attempts })
+    }
 }
 
 /// Metadata of a work unit.

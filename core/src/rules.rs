@@ -10,12 +10,78 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 
 use crate::clock::add;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::extract_work_unit_output;
 use crate::meta::{AddWorkUnitItem, AttemptRequest, WorkSpecMeta};
 use crate::scheduler::choose;
 use crate::status::{AttemptStatus, WorkUnitStatus};
 use crate::value::{Map, Value};
+
+/// The items of one `add_work_units` call with a repeated name reduced to
+/// the last item of that name (which is what adding them in order leaves),
+/// in their order. Its length is the count the call returns: distinct
+/// units added or updated.
+pub fn last_of_each_name(items: Vec<AddWorkUnitItem>) -> Vec<AddWorkUnitItem> {
+    let keep: Vec<bool> = {
+        let mut last: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            last.insert(item.key.as_str(), i);
+        }
+        if last.len() == items.len() {
+            return items; // no repeats: the common case
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| last.get(item.key.as_str()) == Some(&i))
+            .collect()
+    };
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
+}
+
+/// Whether `worker` may take `parent` as its parent, given each worker's
+/// current parent (`parent_of`): not itself and not one of its descendants.
+/// Refused with `InvalidArgument` naming the problem; `parent_of`'s own
+/// errors (a store's) pass through.
+pub fn check_parent<I: PartialEq + Copy, E: From<Error>>(
+    worker: I,
+    parent: Option<I>,
+    mut parent_of: impl FnMut(I) -> Result<Option<I>, E>,
+) -> Result<(), E> {
+    let Some(parent) = parent else {
+        return Ok(());
+    };
+    if parent == worker {
+        return Err(Error::InvalidArgument {
+            what: "parent".into(),
+            reason: "a worker cannot be its own parent".into(),
+        }
+        .into());
+    }
+    let mut at = parent_of(parent)?;
+    // Parent links form a forest (this check keeps it one), so the walk
+    // ends; the step bound guards against a store written before the check.
+    let mut steps = 0u32;
+    while let Some(p) = at {
+        steps += 1;
+        if p == worker || steps > 1 << 20 {
+            return Err(Error::InvalidArgument {
+                what: "parent".into(),
+                reason: "the parent is a descendant of the worker: \
+                         the parent links would form a cycle"
+                    .into(),
+            }
+            .into());
+        }
+        at = parent_of(p)?;
+    }
+    Ok(())
+}
 
 /// The default attempt lifetime and worker expiration.
 pub const DEFAULT_LEASE: TimeDelta = TimeDelta::minutes(15);

@@ -98,7 +98,8 @@ fn snapshot(spec: &WorkSpec) -> Vec<String> {
 fn bulk_add_equals_one_by_one() {
     let (clock, bulk) = setup();
     let n = bulk.add_work_units(batch(clock.now())).unwrap();
-    assert_eq!(n, 305);
+    // 305 items, 255 distinct names: the count is of distinct units.
+    assert_eq!(n, 255);
     let (clock2, single) = setup();
     for item in batch(clock2.now()) {
         single

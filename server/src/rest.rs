@@ -118,10 +118,12 @@ fn fail_response(f: Fail) -> Response {
                 Error::NoSuchWorkSpec { .. } | Error::NoSuchWorkUnit { .. } => {
                     StatusCode::NOT_FOUND
                 }
-                Error::NoWorkSpecName | Error::BadWorkSpecName | Error::OutOfRange { .. } => {
-                    StatusCode::BAD_REQUEST
-                }
+                Error::NoWorkSpecName
+                | Error::BadWorkSpecName
+                | Error::OutOfRange { .. }
+                | Error::InvalidArgument { .. } => StatusCode::BAD_REQUEST,
                 Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                Error::Capacity { .. } => StatusCode::INSUFFICIENT_STORAGE,
                 Error::Unauthorized => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
@@ -1598,6 +1600,16 @@ mod tests {
             (Error::BadUrl { url: "u".into() }, "error", None, 500),
             (
                 Error::OutOfRange {
+                    what: "w".into(),
+                    reason: "r".into(),
+                },
+                "error",
+                None,
+                400,
+            ),
+            (Error::Capacity { reason: "r".into() }, "error", None, 507),
+            (
+                Error::InvalidArgument {
                     what: "w".into(),
                     reason: "r".into(),
                 },

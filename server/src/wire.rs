@@ -146,6 +146,17 @@ mod tests {
         let r: Result<Reply, Error> = Err(Error::NoSuchWorkUnit { name: "u".into() });
         let back: Result<Reply, Error> = decode(&encode(&r).unwrap(), 16).unwrap();
         assert_eq!(back, r);
+        for e in [
+            Error::Capacity { reason: "r".into() },
+            Error::InvalidArgument {
+                what: "parent".into(),
+                reason: "r".into(),
+            },
+        ] {
+            let r: Result<Reply, Error> = Err(e);
+            let back: Result<Reply, Error> = decode(&encode(&r).unwrap(), 16).unwrap();
+            assert_eq!(back, r);
+        }
         let r: Result<Reply, Error> = Ok(Reply::Count(3));
         let back: Result<Reply, Error> = decode(&encode(&r).unwrap(), 16).unwrap();
         assert_eq!(back, r);

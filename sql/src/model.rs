@@ -750,7 +750,28 @@ impl<'a> Tx<'a> {
             )?
             .query_row(params![unit, id], |r| r.get(0))?;
         self.adjust(spec, |c| c.pending += 1)?;
+        if attempts > 1 {
+            self.keep_attempts(spec, unit, attempts)?;
+        }
         Ok((id, u64::try_from(attempts).unwrap_or(0)))
+    }
+
+    /// Deletes the unit's oldest attempts past its spec's `keep_attempts`
+    /// (semantics §3.18); the spec's data is read only for a unit's second
+    /// and later attempts.
+    fn keep_attempts(&mut self, spec: i64, unit: i64, attempts: i64) -> R<()> {
+        let data = decode_map(&self.blob("SELECT data FROM work_specs WHERE id = ?1", spec)?)?;
+        let keep = coordinate::Retention::from_data(&data)?.keep_attempts;
+        if keep == 0 || attempts <= i64::from(keep) {
+            return Ok(());
+        }
+        self.c
+            .prepare_cached(
+                "DELETE FROM attempts WHERE unit = ?1 AND id NOT IN \
+                 (SELECT id FROM attempts WHERE unit = ?1 ORDER BY id DESC LIMIT ?2)",
+            )?
+            .execute(params![unit, i64::from(keep)])?;
+        Ok(())
     }
 
     /// Starts an attempt on a unit, displacing any active attempt without
@@ -1075,6 +1096,13 @@ impl<'a> Tx<'a> {
                 for (spec, _) in self.specs_of(ns)? {
                     self.remove_spec(spec)?;
                 }
+                // Parent links may cross namespaces: orphans become roots.
+                self.c
+                    .prepare_cached(
+                        "UPDATE workers SET parent = NULL WHERE ns <> ?1 \
+                         AND parent IN (SELECT id FROM workers WHERE ns = ?1)",
+                    )?
+                    .execute([ns])?;
                 self.c
                     .prepare_cached("DELETE FROM workers WHERE ns = ?1")?
                     .execute([ns])?;
@@ -1277,6 +1305,7 @@ impl<'a> Tx<'a> {
             Op::AddWorkUnits { spec, items } => {
                 let spec = rid(spec)?;
                 self.spec_exists(spec)?;
+                let items = rules::last_of_each_name(items);
                 let n = items.len();
                 for AddWorkUnitItem { key, data, meta } in items {
                     self.put_unit(spec, &key, &data, meta)?;
@@ -1529,6 +1558,14 @@ impl<'a> Tx<'a> {
                     }
                     None => None,
                 };
+                rules::check_parent(worker, parent, |w| -> R<Option<i64>> {
+                    let p: Option<Option<i64>> = self
+                        .c
+                        .prepare_cached("SELECT parent FROM workers WHERE id = ?1")?
+                        .query_row([w], |r| r.get(0))
+                        .optional()?;
+                    Ok(p.flatten())
+                })?;
                 self.c
                     .prepare_cached("UPDATE workers SET parent = ?2 WHERE id = ?1")?
                     .execute(params![worker, parent])?;

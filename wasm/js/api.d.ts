@@ -237,7 +237,9 @@ export type CoordinateErrorCode =
   | 'Storage'
   | 'Unauthorized'
   | 'BadUrl'
-  | 'OutOfRange';
+  | 'OutOfRange'
+  | 'Capacity'
+  | 'InvalidArgument';
 
 /**
  * Base class of every error Coordinate throws for a bad operation: `code` is
@@ -297,6 +299,10 @@ export declare const BadUrlError: ErrorClass<'BadUrl'>;
 export type BadUrlError = InstanceType<typeof BadUrlError>;
 export declare const OutOfRangeError: ErrorClass<'OutOfRange'>;
 export type OutOfRangeError = InstanceType<typeof OutOfRangeError>;
+export declare const CapacityError: ErrorClass<'Capacity'>;
+export type CapacityError = InstanceType<typeof CapacityError>;
+export declare const InvalidArgumentError: ErrorClass<'InvalidArgument'>;
+export type InvalidArgumentError = InstanceType<typeof InvalidArgumentError>;
 
 /** A work unit status: one of the `WorkUnitStatus` members (a text form). */
 export type WorkUnitStatus = WorkUnitStatusText;

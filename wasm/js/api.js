@@ -90,6 +90,10 @@ export const UnauthorizedError = errorClass('Unauthorized');
 export const BadUrlError = errorClass('BadUrl');
 /** A duration or instant outside its valid range (|d| <= 10^12 ms; years 1 to 9999), or NaN. */
 export const OutOfRangeError = errorClass('OutOfRange');
+/** The store is full: the call would pass the memory store's `max_units` or `max_bytes` bound; nothing changed. */
+export const CapacityError = errorClass('Capacity');
+/** An argument the call cannot accept (a worker as its own parent, a parent cycle). */
+export const InvalidArgumentError = errorClass('InvalidArgument');
 
 function makeError(code, message) {
   const cls = ERROR_CLASSES.get(code);

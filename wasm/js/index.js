@@ -48,6 +48,8 @@ export {
   UnauthorizedError,
   BadUrlError,
   OutOfRangeError,
+  CapacityError,
+  InvalidArgumentError,
   WorkUnitStatus,
   AttemptStatus,
 } from './api.js';

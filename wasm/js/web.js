@@ -63,6 +63,8 @@ export {
   UnauthorizedError,
   BadUrlError,
   OutOfRangeError,
+  CapacityError,
+  InvalidArgumentError,
   WorkUnitStatus,
   AttemptStatus,
 } from './api.js';

@@ -152,17 +152,31 @@ impl JsCoordinate {
 #[wasm_bindgen(js_class = CoordinateCore)]
 impl JsCoordinate {
     /// A Coordinate on `clock` (default: the system clock) whose scheduler
-    /// draws from `seed` (default: a random seed).
+    /// draws from `seed` (default: a random seed), holding at most
+    /// `maxUnits` work units and `maxBytes` accounted bytes (defaults:
+    /// `coordinate::DEFAULT_LIMITS`; past them adds throw `CapacityError`).
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<JsValue>) -> JsResult<JsCoordinate> {
-        let o = Options::of(options, "options", &["clock", "seed"])?;
+        let o = Options::of(
+            options,
+            "options",
+            &["clock", "seed", "maxUnits", "maxBytes"],
+        )?;
         let clock: Arc<dyn coordinate::Clock> = match o.map("clock", clock_arg)? {
             Some(clock) => Arc::new(clock),
             None => Arc::new(coordinate::SystemClock),
         };
         let seed = o.map("seed", to_seed)?;
+        let mut limits = coordinate::Limits::default();
+        if let Some(n) = o.map("maxUnits", to_seed)? {
+            limits.max_units = n;
+        }
+        if let Some(n) = o.map("maxBytes", to_seed)? {
+            limits.max_bytes = n;
+        }
+        let backend = coordinate::MemoryBackend::with_limits(clock, seed, limits);
         Ok(JsCoordinate {
-            core: AssertUnwindSafe(Coordinate::with_options(clock, seed)),
+            core: AssertUnwindSafe(Coordinate::from_backend(Arc::new(backend))),
             known: AssertUnwindSafe(RefCell::default()),
         })
     }

@@ -139,6 +139,16 @@ export interface CoordinateOptions {
   clock?: MockClock | null;
   /** Seed of the scheduler's random choice; default: random. */
   seed?: number | bigint | null;
+  /**
+   * Most work units held at once; past it adds throw `CapacityError`
+   * (default 2,000,000, which keeps the module well inside wasm's 4 GiB).
+   */
+  maxUnits?: number | bigint | null;
+  /**
+   * Most accounted bytes held (each unit and attempt: 256 plus its data's
+   * size, docs/semantics.md §6.1.1); default 1 GiB.
+   */
+  maxBytes?: number | bigint | null;
 }
 "#;
 

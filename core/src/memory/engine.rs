@@ -11,12 +11,13 @@ use chrono::TimeDelta;
 use crate::backend::Id;
 use crate::clock::add;
 use crate::error::{Error, Result};
-use crate::meta::{AddWorkUnitItem, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery};
+use crate::meta::{AddWorkUnitItem, Retention, WorkSpecMeta, WorkUnitMeta, WorkUnitQuery};
 use crate::rules;
 use crate::status::{AttemptStatus, WorkUnitStatus};
 use crate::value::Map;
 
 use super::attempts::AttemptState;
+use super::capacity::{data_bytes, delta, object_bytes};
 use super::spec::{slot_mut, QueuePriority, Slot, UnitState};
 use super::{State, Time};
 
@@ -93,6 +94,8 @@ impl State {
         att.status = status;
         att.end = Some(now);
         if let Some(data) = data {
+            self.usage
+                .apply(0, delta(data_bytes(&att.data), data_bytes(&data)));
             att.data = data;
         }
         let (spec_id, slot, worker_id, expiration) =
@@ -123,7 +126,61 @@ impl State {
     }
 
     /// Adds or updates a unit with AddWorkUnit semantics; returns its slot.
+    /// Refused with `Capacity`, changing nothing, past the store's bounds.
     pub fn put_unit(
+        &mut self,
+        spec_id: Id,
+        name: &str,
+        data: Map,
+        meta: WorkUnitMeta,
+        now: Time,
+    ) -> Result<Slot> {
+        let (units, bytes) = self.put_cost(spec_id, name, &data)?;
+        self.usage.admit(&self.limits, units, bytes)?;
+        self.put_unit_unchecked(spec_id, name, data, meta, now)
+    }
+
+    /// What adding or updating the unit `name` with `data` changes in the
+    /// store's usage: `(units, bytes)`.
+    pub fn put_cost(&self, spec_id: Id, name: &str, data: &Map) -> Result<(i64, i64)> {
+        Ok(match self.spec(spec_id)?.named(name) {
+            Some((_, u)) => (0, delta(data_bytes(&u.data), data_bytes(data))),
+            None => (1, delta(0, object_bytes(data))),
+        })
+    }
+
+    /// The summed `put_cost` of items with distinct names.
+    fn put_costs(&self, spec_id: Id, items: &[AddWorkUnitItem]) -> Result<(i64, i64)> {
+        let (mut units, mut bytes) = (0i64, 0i64);
+        for item in items {
+            let (u, b) = self.put_cost(spec_id, &item.key, &item.data)?;
+            units = units.saturating_add(u);
+            bytes = bytes.saturating_add(b);
+        }
+        Ok((units, bytes))
+    }
+
+    /// Refuses a new attempt on the unit in `slot` that would pass the bounds.
+    pub fn admit_attempt(&self, spec_id: Id, slot: Slot) -> Result<()> {
+        let unit = self.spec(spec_id)?.unit(slot).ok_or(Error::Gone)?;
+        self.usage
+            .admit(&self.limits, 0, delta(0, object_bytes(&unit.data)))
+    }
+
+    /// Refuses replacing the attempt's data with `data` past the bounds.
+    fn admit_data(&self, id: Id, data: Option<&Map>) -> Result<()> {
+        match data {
+            Some(data) => {
+                let old = data_bytes(&self.attempt(id)?.data);
+                self.usage
+                    .admit(&self.limits, 0, delta(old, data_bytes(data)))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// `put_unit` without the capacity check (the caller admitted the change).
+    fn put_unit_unchecked(
         &mut self,
         spec_id: Id,
         name: &str,
@@ -143,6 +200,8 @@ impl State {
                 spec.release(slot, &self.attempts);
             }
             let unit = slot_mut(&mut spec.units, slot).ok_or(Error::Gone)?;
+            self.usage
+                .apply(0, delta(data_bytes(&unit.data), data_bytes(&data)));
             unit.data = data;
             unit.priority = rules::unit_priority(meta.priority);
             unit.not_before = meta.not_before;
@@ -153,6 +212,7 @@ impl State {
             return Ok(slot);
         }
         let (slot, id) = spec.take_slot()?;
+        self.usage.apply(1, delta(0, object_bytes(&data)));
         let name: Arc<str> = Arc::from(name);
         let unit = UnitState {
             id,
@@ -171,37 +231,51 @@ impl State {
     }
 
     /// Adds or updates many units, with the result of `put_unit` on each item
-    /// in order (for a name given twice, the later item wins). When the new
-    /// names are many compared with the spec's units, they are merged into
-    /// the indexes in one linear pass (B-tree bulk build), which is faster
-    /// than one insert each and leaves the index nodes full.
+    /// in order (for a name given twice, the later item wins); returns how
+    /// many distinct units were added or updated. All or nothing: past the
+    /// store's bounds the call is refused with `Capacity` and changes nothing.
+    /// When the new names are many compared with the spec's units, they are
+    /// merged into the indexes in one linear pass (B-tree bulk build), which
+    /// is faster than one insert each and leaves the index nodes full.
     pub fn put_units(
         &mut self,
         spec_id: Id,
-        mut items: Vec<AddWorkUnitItem>,
+        items: Vec<AddWorkUnitItem>,
         now: Time,
     ) -> Result<usize> {
-        let n = items.len();
         let existing = self.spec(spec_id)?.names.len();
-        if n < 64 || n < existing / 4 {
+        let small = items.len() < 64 || items.len() < existing / 4;
+        let last = if small {
+            rules::last_of_each_name(items)
+        } else {
+            // Stable sort, then keep the last item of each name.
+            let mut items = items;
+            items.sort_by(|a, b| a.key.cmp(&b.key));
+            let mut last: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
             for item in items {
-                self.put_unit(spec_id, &item.key, item.data, item.meta, now)?;
+                match last.last_mut() {
+                    Some(prev) if prev.key == item.key => *prev = item,
+                    _ => last.push(item),
+                }
+            }
+            last
+        };
+        let n = last.len();
+        // Unbounded (the native default): nothing to admit, no lookups.
+        if self.limits.max_units != u64::MAX || self.limits.max_bytes != u64::MAX {
+            let (units, bytes) = self.put_costs(spec_id, &last)?;
+            self.usage.admit(&self.limits, units, bytes)?;
+        }
+        if small {
+            for item in last {
+                self.put_unit_unchecked(spec_id, &item.key, item.data, item.meta, now)?;
             }
             return Ok(n);
-        }
-        // Stable sort, then keep the last item of each name.
-        items.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut last: Vec<AddWorkUnitItem> = Vec::with_capacity(items.len());
-        for item in items {
-            match last.last_mut() {
-                Some(prev) if prev.key == item.key => *prev = item,
-                _ => last.push(item),
-            }
         }
         let mut fresh = Vec::with_capacity(last.len());
         for item in last {
             if existing > 0 && self.spec(spec_id)?.names.contains_key(item.key.as_str()) {
-                self.put_unit(spec_id, &item.key, item.data, item.meta, now)?;
+                self.put_unit_unchecked(spec_id, &item.key, item.data, item.meta, now)?;
             } else {
                 fresh.push(item);
             }
@@ -214,6 +288,7 @@ impl State {
         let mut delayed = Vec::new();
         for item in fresh {
             let (slot, id) = spec.take_slot()?;
+            self.usage.apply(1, delta(0, object_bytes(&item.data)));
             let name: Arc<str> = Arc::from(item.key);
             let unit = UnitState {
                 id,
@@ -258,12 +333,16 @@ impl State {
         lifetime: TimeDelta,
         now: Time,
     ) -> Result<(Id, u64)> {
+        self.admit_attempt(spec_id, slot)?;
+        self.workers.get(&worker).ok_or(Error::Gone)?;
         let spec = self.specs.get_mut(&spec_id).ok_or(Error::Gone)?;
         spec.release(slot, &self.attempts);
         self.attach_attempt(spec_id, slot, worker, lifetime, now)
     }
 
-    /// `start_attempt` for a unit already released from its queue or attempt.
+    /// `start_attempt` for a unit already released from its queue or attempt
+    /// (the caller admitted the attempt's bytes). Drops the unit's oldest
+    /// attempts past its spec's `keep_attempts`.
     pub fn attach_attempt(
         &mut self,
         spec_id: Id,
@@ -286,6 +365,8 @@ impl State {
         spec.counts.pending += 1;
         spec.expiring.insert((expiration, id));
         let data = unit.data.clone();
+        let keep = spec.retention.keep_attempts;
+        self.usage.apply(0, delta(0, object_bytes(&data)));
         self.attempts.push(AttemptState {
             spec: spec_id,
             unit: slot,
@@ -297,7 +378,25 @@ impl State {
             end: None,
             expiration,
         });
+        if keep > 0 && num_attempts > u64::from(keep) {
+            self.drop_old_attempts(id, keep);
+        }
         Ok((id, num_attempts))
+    }
+
+    /// Keeps the `keep` newest attempts of the chain that ends at `newest`
+    /// and removes the older ones (whatever their status; their handles
+    /// then answer `Gone`).
+    fn drop_old_attempts(&mut self, newest: Id, keep: u32) {
+        let mut at = newest;
+        for _ in 1..keep {
+            match self.attempts.get(&at).and_then(|a| a.prev) {
+                Some(prev) => at = prev,
+                None => return,
+            }
+        }
+        let older = self.attempts.get_mut(&at).and_then(|a| a.prev.take());
+        self.remove_attempts(older);
     }
 
     /// Removes a unit and its attempts.
@@ -311,6 +410,7 @@ impl State {
         };
         spec.names.remove(&unit.name);
         spec.free.push(slot);
+        self.usage.apply(-1, delta(object_bytes(&unit.data), 0));
         self.remove_attempts(unit.last_attempt);
     }
 
@@ -323,6 +423,7 @@ impl State {
             if let Some(w) = self.workers.get_mut(&att.worker) {
                 w.active_attempts.remove(&id);
             }
+            self.usage.apply(0, delta(object_bytes(&att.data), 0));
             next = att.prev;
         }
     }
@@ -360,6 +461,7 @@ impl State {
             return;
         };
         for unit in spec.units.into_iter().flatten() {
+            self.usage.apply(-1, delta(object_bytes(&unit.data), 0));
             self.remove_attempts(unit.last_attempt);
         }
         if let Some(ns) = self.namespaces.get_mut(&spec.ns) {
@@ -407,6 +509,7 @@ impl State {
             AttemptStatus::Pending | AttemptStatus::Expired => {}
             _ => return Err(Error::NotPending),
         }
+        self.admit_data(id, data.as_ref())?;
         let spec = self.spec_mut(spec_id)?;
         if spec.unit(slot).and_then(|u| u.active) != Some(id) {
             self.complete(id, AttemptStatus::Expired, data, now);
@@ -418,6 +521,8 @@ impl State {
         let att = self.attempts.get_mut(&id).ok_or(Error::Gone)?;
         att.expiration = expiration;
         if let Some(data) = data {
+            self.usage
+                .apply(0, delta(data_bytes(&att.data), data_bytes(&data)));
             att.data = data;
         }
         Ok(())
@@ -427,6 +532,7 @@ impl State {
     pub fn expire(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
         match self.attempt(id)?.status {
             AttemptStatus::Pending => {
+                self.admit_data(id, data.as_ref())?;
                 self.complete(id, AttemptStatus::Expired, data, now);
                 Ok(())
             }
@@ -436,20 +542,39 @@ impl State {
     }
 
     /// Finishes a pending (or failed) attempt and chains its output, all
-    /// under the one lock.
+    /// under the one lock. All or nothing: when the new data and the chained
+    /// units together would pass the store's bounds, `Capacity` and no change.
     pub fn finish(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
-        match self.attempt(id)?.status {
+        let att = self.attempt(id)?;
+        match att.status {
             AttemptStatus::Pending | AttemptStatus::Failed => {}
             _ => return Err(Error::NotPending),
         }
+        let chained = self.chained(id, data.as_ref(), now)?;
+        let (mut units, mut bytes) = (0, 0);
+        if let Some(data) = &data {
+            bytes = delta(data_bytes(&att.data), data_bytes(data));
+        }
+        if let Some((next, items)) = &chained {
+            let (u, b) = self.put_costs(*next, items)?;
+            units += u;
+            bytes = bytes.saturating_add(b);
+        }
+        self.usage.admit(&self.limits, units, bytes)?;
         self.complete(id, AttemptStatus::Finished, data, now);
-        self.chain(id, now)
+        if let Some((next, items)) = chained {
+            for item in items {
+                self.put_unit_unchecked(next, &item.key, item.data, item.meta, now)?;
+            }
+        }
+        Ok(())
     }
 
     /// Fails a pending attempt for good.
     pub fn fail(&mut self, id: Id, data: Option<Map>, now: Time) -> Result<()> {
         match self.attempt(id)?.status {
             AttemptStatus::Pending => {
+                self.admit_data(id, data.as_ref())?;
                 self.complete(id, AttemptStatus::Failed, data, now);
                 Ok(())
             }
@@ -464,6 +589,7 @@ impl State {
             return Err(Error::NotPending);
         }
         let (spec_id, slot) = (att.spec, att.unit);
+        self.admit_data(id, data.as_ref())?;
         if let Some(u) = self.spec_mut(spec_id)?.unit_mut(slot) {
             if u.active == Some(id) {
                 u.not_before = Some(add(now, delay));
@@ -473,24 +599,28 @@ impl State {
         Ok(())
     }
 
-    /// Adds the finished attempt's `output` to its spec's `then` spec, if the
-    /// attempt is still its unit's active attempt.
-    fn chain(&mut self, id: Id, now: Time) -> Result<()> {
+    /// The units finishing the attempt with `data` (or its own data) chains
+    /// into its spec's `then` spec, if the attempt is its unit's active
+    /// attempt: the `then` spec's id and the items (distinct names).
+    fn chained(
+        &self,
+        id: Id,
+        data: Option<&Map>,
+        now: Time,
+    ) -> Result<Option<(Id, Vec<AddWorkUnitItem>)>> {
         let att = self.attempt(id)?;
         let spec = self.spec(att.spec)?;
         if spec.unit(att.unit).and_then(|u| u.active) != Some(id) {
-            return Ok(());
+            return Ok(None);
         }
-        let Some((next, items)) = rules::chained_units(&spec.meta, &att.data, now) else {
-            return Ok(());
+        let data = data.unwrap_or(&att.data);
+        let Some((next, items)) = rules::chained_units(&spec.meta, data, now) else {
+            return Ok(None);
         };
         let Some(&next_id) = self.ns(spec.ns)?.specs.get(next) else {
-            return Ok(());
+            return Ok(None);
         };
-        for item in items {
-            self.put_unit(next_id, &item.key, item.data, item.meta, now)?;
-        }
-        Ok(())
+        Ok(Some((next_id, items)))
     }
 
     // ---- Queries and unit changes ----
@@ -590,19 +720,23 @@ impl State {
         // A dead namespace answers Gone before the data is validated (§1.4).
         self.ns(ns)?;
         let (name, meta) = crate::meta::extract_work_spec_meta(&data)?;
+        let retention = Retention::from_data(&data)?;
         let existing = self.ns(ns)?.specs.get(name.as_str()).copied();
         match existing {
             Some(id) => {
                 let spec = self.spec_mut(id)?;
                 spec.data = data;
                 spec.meta = meta;
+                spec.retention = retention;
                 Ok(id)
             }
             None => {
                 let id = self.fresh_id();
                 let key: Arc<str> = Arc::from(name.as_str());
-                self.specs
-                    .insert(id, super::spec::SpecState::new(ns, key.clone(), data, meta));
+                self.specs.insert(
+                    id,
+                    super::spec::SpecState::new(ns, key.clone(), data, meta, retention),
+                );
                 self.namespaces
                     .get_mut(&ns)
                     .ok_or(Error::Gone)?
@@ -621,6 +755,7 @@ impl State {
         if *name != *spec.name {
             return Err(Error::ChangedName);
         }
+        spec.retention = Retention::from_data(&data)?;
         spec.data = data;
         spec.meta = meta;
         Ok(())
@@ -634,20 +769,38 @@ impl State {
         for spec in ns.specs.values() {
             self.remove_spec(*spec);
         }
+        // Parent links may cross namespaces: a surviving worker whose parent
+        // dies becomes a root, and a surviving parent forgets its dead children.
         for worker in ns.workers.values() {
-            self.workers.remove(worker);
+            let Some(w) = self.workers.remove(worker) else {
+                continue;
+            };
+            for child in w.children {
+                if let Some(c) = self.workers.get_mut(&child) {
+                    if c.parent == Some(*worker) {
+                        c.parent = None;
+                    }
+                }
+            }
+            if let Some(p) = w.parent.and_then(|p| self.workers.get_mut(&p)) {
+                p.children.remove(worker);
+            }
         }
         if self.ns_by_name.get(&ns.name) == Some(&id) {
             self.ns_by_name.remove(&ns.name);
         }
     }
 
-    /// Moves a worker under `parent`, or makes it a root.
+    /// Moves a worker under `parent`, or makes it a root; a worker as its
+    /// own parent or under its own descendant is `InvalidArgument`.
     pub fn set_parent(&mut self, id: Id, parent: Option<Id>) -> Result<()> {
         self.worker(id)?;
         if let Some(p) = parent {
             self.worker(p)?;
         }
+        rules::check_parent(id, parent, |w| -> Result<Option<Id>> {
+            Ok(self.workers.get(&w).and_then(|x| x.parent))
+        })?;
         let old = self.worker(id)?.parent;
         if old == parent {
             return Ok(());

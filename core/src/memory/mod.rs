@@ -16,6 +16,7 @@
 //!   deleted object can never reach a new object of the same name.
 
 mod attempts;
+mod capacity;
 mod engine;
 mod ops;
 mod request;
@@ -39,6 +40,8 @@ use crate::error::{Error, Result};
 use crate::value::Map;
 
 use attempts::{AttemptState, Attempts};
+use capacity::Usage;
+pub use capacity::{Limits, DEFAULT_LIMITS};
 use spec::{SpecState, UnitState};
 
 pub(crate) type Time = DateTime<Utc>;
@@ -100,11 +103,15 @@ pub(crate) struct State {
     specs: IdMap<SpecState>,
     workers: IdMap<WorkerState>,
     attempts: Attempts,
+    limits: Limits,
+    usage: Usage,
 }
 
 impl State {
-    fn new(rng: StdRng) -> Self {
+    fn new(rng: StdRng, limits: Limits) -> Self {
         State {
+            limits,
+            usage: Usage::default(),
             next_id: 1,
             rng,
             closed: false,
@@ -240,17 +247,25 @@ impl fmt::Debug for MemoryBackend {
 impl MemoryBackend {
     /// An empty store on `clock` whose scheduler draws from `seed` (or the OS).
     pub fn new(clock: Arc<dyn Clock>, seed: Option<u64>) -> Self {
+        MemoryBackend::with_limits(clock, seed, Limits::default())
+    }
+
+    /// An empty store whose capacity is bounded by `limits` (adds past them
+    /// fail with `Capacity`).
+    pub fn with_limits(clock: Arc<dyn Clock>, seed: Option<u64>, limits: Limits) -> Self {
         let rng = match seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => rand::make_rng(),
         };
         MemoryBackend {
-            state: Mutex::new(State::new(rng)),
+            state: Mutex::new(State::new(rng, limits)),
             clock,
         }
     }
 
-    /// Opens `memory:` (any text after the colon is ignored): a new, empty store.
+    /// Opens `memory:`: a new, empty store. Text after the colon is ignored
+    /// up to a `?`; the query may set the capacity bounds
+    /// (`memory:?max_units=N&max_bytes=N`, see [`Limits::from_url`]).
     pub fn open(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Backend>> {
         if !url.to_ascii_lowercase().starts_with("memory:") {
             return Err(Error::BadUrl {
@@ -261,7 +276,12 @@ impl MemoryBackend {
             .clock
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(Arc::new(MemoryBackend::new(clock, options.seed)))
+        let limits = Limits::from_url(url)?;
+        Ok(Arc::new(MemoryBackend::with_limits(
+            clock,
+            options.seed,
+            limits,
+        )))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -292,7 +312,8 @@ impl Backend for MemoryBackend {
 
     fn close(&self) -> Result<()> {
         let mut state = self.lock();
-        *state = State::new(StdRng::seed_from_u64(0));
+        let limits = state.limits;
+        *state = State::new(StdRng::seed_from_u64(0), limits);
         state.closed = true;
         Ok(())
     }
@@ -300,5 +321,48 @@ impl Backend for MemoryBackend {
     /// Never: every call is a short critical section in this process.
     fn blocking(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(st: &mut State, name: &str, now: Time) -> Id {
+        match st.apply(Op::Namespace { name: name.into() }, now) {
+            Ok(Reply::Namespace(r)) => r.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn worker(st: &mut State, ns: Id, name: &str, now: Time) -> Id {
+        match st.apply(
+            Op::Worker {
+                ns,
+                name: name.into(),
+            },
+            now,
+        ) {
+            Ok(Reply::Worker(Some(r))) => r.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Destroying a namespace leaves no link to its workers in the others:
+    /// not in a child's `parent`, not in a parent's `children` set.
+    #[test]
+    fn destroy_leaves_no_cross_namespace_links() {
+        let now = Utc::now();
+        let mut st = State::new(StdRng::seed_from_u64(1), Limits::default());
+        let (one, two) = (ns(&mut st, "one", now), ns(&mut st, "two", now));
+        let p1 = worker(&mut st, one, "p1", now);
+        let k1 = worker(&mut st, one, "k1", now);
+        let c2 = worker(&mut st, two, "c2", now);
+        let p2 = worker(&mut st, two, "p2", now);
+        st.set_parent(c2, Some(p1)).unwrap();
+        st.set_parent(k1, Some(p2)).unwrap();
+        st.destroy_namespace(one);
+        assert_eq!(st.workers[&c2].parent, None);
+        assert!(st.workers[&p2].children.is_empty());
     }
 }

@@ -10,6 +10,7 @@ use crate::rules::{self, Claims};
 use crate::status::AttemptStatus;
 use crate::value::Map;
 
+use super::capacity::{data_bytes, delta, OBJECT_BYTES};
 use super::spec::SpecState;
 use super::{State, Time};
 
@@ -18,16 +19,25 @@ struct MemoryClaims<'a> {
     st: &'a mut State,
     spec: Id,
     worker: Id,
+    /// Attempts started so far.
+    started: usize,
 }
 
 impl Claims for MemoryClaims<'_> {
     type Attempt = Id;
 
     fn start_next(&mut self, lifetime: TimeDelta, now: Time) -> Result<Option<(Id, u64)>> {
-        let spec = self.st.spec_mut(self.spec)?;
-        let Some((_, _, slot)) = spec.queues.available.pop_first() else {
+        let spec = self.st.spec(self.spec)?;
+        let Some(&(_, _, slot)) = spec.queues.available.first() else {
             return Ok(None);
         };
+        // Past the capacity bound the request ends: with the attempts made
+        // so far, or with `Capacity` when there are none.
+        if let Err(e) = self.st.admit_attempt(self.spec, slot) {
+            return if self.started > 0 { Ok(None) } else { Err(e) };
+        }
+        self.st.spec_mut(self.spec)?.queues.available.pop_first();
+        self.started += 1;
         // Already out of its queue: attach without another search.
         self.st
             .attach_attempt(self.spec, slot, self.worker, lifetime, now)
@@ -43,10 +53,15 @@ impl Claims for MemoryClaims<'_> {
     ) -> Result<(Id, u64)> {
         let slot = match self.st.spec(self.spec)?.names.get(name) {
             Some(&slot) => slot,
-            None => self
-                .st
-                .put_unit(self.spec, name, Map::new(), Default::default(), now)?,
+            None => {
+                // The unit and its attempt, admitted together.
+                let bytes = 2 * (OBJECT_BYTES + data_bytes(&Map::new()));
+                self.st.usage.admit(&self.st.limits, 1, delta(0, bytes))?;
+                self.st
+                    .put_unit(self.spec, name, Map::new(), Default::default(), now)?
+            }
         };
+        self.started += 1;
         self.st.spec_mut(self.spec)?.meta.next_continuous = Some(next);
         self.st
             .start_attempt(self.spec, slot, self.worker, lifetime, now)
@@ -96,6 +111,7 @@ impl State {
             st: self,
             spec,
             worker,
+            started: 0,
         };
         rules::request_attempts(&mut claims, &meta, req, now)
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::backend::Id;
 use crate::error::{Error, Result};
-use crate::meta::WorkSpecMeta;
+use crate::meta::{Retention, WorkSpecMeta};
 use crate::status::AttemptStatus;
 use crate::value::Map;
 
@@ -126,6 +126,8 @@ pub(crate) struct SpecState {
     pub name: Arc<str>,
     pub data: Map,
     pub meta: WorkSpecMeta,
+    /// The history the spec keeps (from its data).
+    pub retention: Retention,
     /// Units by slot; `None` marks a free slot (listed in `free`).
     pub units: Vec<Option<UnitState>>,
     pub free: Vec<Slot>,
@@ -144,12 +146,19 @@ pub(crate) fn slot_mut(units: &mut [Option<UnitState>], slot: Slot) -> Option<&m
 }
 
 impl SpecState {
-    pub fn new(ns: Id, name: Arc<str>, data: Map, meta: WorkSpecMeta) -> Self {
+    pub fn new(
+        ns: Id,
+        name: Arc<str>,
+        data: Map,
+        meta: WorkSpecMeta,
+        retention: Retention,
+    ) -> Self {
         SpecState {
             ns,
             name,
             data,
             meta,
+            retention,
             units: Vec::new(),
             free: Vec::new(),
             created: 0,

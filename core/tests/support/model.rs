@@ -372,7 +372,8 @@ fn spec_key_idx() -> impl Strategy<Value = usize> {
         1 => Just(10usize),
         1 => Just(11usize),
         1 => Just(12usize),
-        1 => Just(13usize),
+        2 => Just(13usize),
+        1 => Just(14usize),
     ]
 }
 
@@ -652,6 +653,17 @@ fn spec_key(key: usize, v: usize) -> (&'static str, Value) {
             pick(vec![Value::Int(1), Value::Float(0.1), text("lots")]),
         ),
         12 => ("Weight", Value::Int(7)),
+        13 => (
+            "keep_attempts",
+            pick(vec![
+                Value::Int(1),
+                Value::Int(2),
+                Value::Int(0),
+                Value::Int(-1),
+                Value::Float(1.5),
+                text("x"),
+            ]),
+        ),
         _ => (
             "config",
             Value::Map([("empty_list".to_owned(), Value::List(vec![]))].into()),
@@ -841,7 +853,10 @@ struct MUnit {
     priority: f64,
     not_before: Option<Time>,
     active: Option<usize>,
+    /// the attempts kept (§3.18), oldest first
     attempts: Vec<usize>,
+    /// every attempt ever made: NumAttempts
+    made: usize,
 }
 
 struct MSpec {
@@ -874,6 +889,26 @@ fn derive_meta(d: &Map) -> Result<(String, WorkSpecMeta), Error> {
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(Error::BadWorkSpecName),
     };
+    // §3.18: keep_attempts is a whole number in u32 range, or absent/null.
+    match d.get("keep_attempts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Int(i)) if (0..=i64::from(u32::MAX)).contains(i) => {}
+        Some(Value::Float(f)) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f) => {}
+        Some(v) => {
+            let got = match v {
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => f.to_string(),
+                Value::String(s) => format!("{s:?}"),
+                other => format!("{other:?}"),
+            };
+            return Err(Error::InvalidArgument {
+                what: "keep_attempts".into(),
+                reason: format!(
+                    "must be a whole number from 0 to 4294967295 (0 keeps every attempt); got {got}"
+                ),
+            });
+        }
+    }
     let num = |k: &str| match d.get(k) {
         Some(Value::Int(i)) => Some(*i as f64),
         Some(Value::Float(f)) => Some(*f),
@@ -1168,6 +1203,7 @@ impl Model {
                 not_before,
                 active: None,
                 attempts: Vec::new(),
+                made: 0,
             },
         );
         gen
@@ -1177,10 +1213,24 @@ impl Model {
     fn start_attempt(&mut self, spec: &str, name: &str, worker: usize, life: TimeDelta) -> usize {
         let id = self.atts.len();
         let now = self.now;
+        let keep = match self.specs[spec].data.get("keep_attempts") {
+            Some(Value::Int(i)) => *i as usize,
+            Some(Value::Float(f)) => *f as usize,
+            _ => 0,
+        };
         let unit = self.unit_mut(spec, name);
         unit.active = Some(id);
         unit.attempts.push(id);
+        unit.made += 1;
+        let mut dropped = Vec::new();
+        if keep > 0 && unit.attempts.len() > keep {
+            let n = unit.attempts.len() - keep;
+            dropped = unit.attempts.drain(..n).collect();
+        }
         let data = unit.data.clone();
+        for a in dropped {
+            self.atts[a].alive = false;
+        }
         self.atts.push(MAtt {
             spec: spec.to_owned(),
             unit: name.to_owned(),
@@ -1368,7 +1418,7 @@ impl Model {
             // §3.6
             for a in batch {
                 let att = &self.atts[a];
-                let tries = self.specs[&att.spec].units[&att.unit].attempts.len() as i64;
+                let tries = self.specs[&att.spec].units[&att.unit].made as i64;
                 if m.max_retries > 0 && tries > m.max_retries {
                     bump(5);
                     self.complete(a, AttemptStatus::Failed, Some(traceback()));
@@ -1578,9 +1628,16 @@ impl Harness {
             by_model: HashMap::new(),
         };
         for (i, g) in c.specs.iter().enumerate() {
+            // The initial specs must exist: no invalid keep_attempts (key 13,
+            // values 3 and up) here; later set_work_spec/set_data ops try them.
             let g = SpecDataGen {
                 name: NameGen::Own,
-                keys: g.keys.clone(),
+                keys: g
+                    .keys
+                    .iter()
+                    .filter(|&&(k, v)| !(k == 13 && v % 6 >= 3))
+                    .cloned()
+                    .collect(),
             };
             h.set_work_spec(i, &g);
         }
@@ -1883,7 +1940,12 @@ impl Harness {
                     it.meta.not_before,
                 );
             }
-            items.len()
+            // The count is of distinct names.
+            items
+                .iter()
+                .map(|it| it.key.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
         });
         same("add_work_units", e, m);
     }
@@ -2025,7 +2087,7 @@ impl Harness {
                 same("unit.meta", u.meta(), m);
             }
             UnitKind::NumAttempts => {
-                let m = live.map(|()| self.model.specs[name].units[uname].attempts.len());
+                let m = live.map(|()| self.model.specs[name].units[uname].made);
                 same("unit.num_attempts", u.num_attempts(), m);
             }
             UnitKind::ActiveAttempt => {
@@ -2274,11 +2336,7 @@ impl Harness {
                         not_before: mu.not_before,
                     },
                 );
-                same(
-                    &what("num_attempts"),
-                    u.num_attempts().expect("n"),
-                    mu.attempts.len(),
-                );
+                same(&what("num_attempts"), u.num_attempts().expect("n"), mu.made);
                 if sweeping {
                     same(
                         &what("status"),

@@ -31,6 +31,8 @@ __all__ = [
     "UnauthorizedError",
     "BadUrlError",
     "OutOfRangeError",
+    "CapacityError",
+    "InvalidArgumentError",
 ]
 
 
@@ -188,3 +190,18 @@ class OutOfRangeError(CoordinateError, ValueError, OverflowError):
     ``ValueError`` and an ``OverflowError``."""
 
     code = "OutOfRange"
+
+
+class CapacityError(CoordinateError):
+    """The store is full: the call would pass the memory store's
+    ``max_units`` or ``max_bytes`` bound (``memory:?max_units=N&max_bytes=N``).
+    Nothing changed; delete units or raise the bound."""
+
+    code = "Capacity"
+
+
+class InvalidArgumentError(CoordinateError, ValueError):
+    """An argument the call cannot accept (a worker as its own parent, a
+    parent cycle); the message names the argument. Also a ``ValueError``."""
+
+    code = "InvalidArgument"
