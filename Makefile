@@ -100,9 +100,16 @@ PY_STORES := sqlite:///{tmp}/corpus.db,http://{daemon}/?test_store={n},http://{d
 
 # Conformance corpus, idiomatic, thread and typing tests (stubtest, mypy
 # --strict); then the corpus and the API tests on SQLite and over HTTP.
+# With a throwaway PostgreSQL (scripts/postgres.sh) for the worker-process
+# and admin tests and, in a schema per scenario, the corpus and API tests.
 test-python: python-dev coordinated
-	$(PY) -m pytest python/tests
-	COORDINATE_TEST_URLS="$(PY_STORES)" $(PY) -m pytest -q python/tests/test_conformance.py python/tests/test_api.py
+	url=$$(scripts/postgres.sh start); \
+	trap 'scripts/postgres.sh stop' EXIT; \
+	case "$$url" in *\?*) sep='&';; *) sep='?';; esac; \
+	export COORDINATE_TEST_POSTGRES="$$url" COORDINATE_REQUIRE_POSTGRES=1; \
+	$(PY) -m pytest python/tests; \
+	COORDINATE_TEST_URLS="$(PY_STORES),$$url$${sep}schema=py-$$$$-{n}" \
+		$(PY) -m pytest -q python/tests/test_conformance.py python/tests/test_api.py
 
 bench: bench-python
 
