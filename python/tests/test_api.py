@@ -290,6 +290,8 @@ ERROR_CLASSES = [
     (c.UnauthorizedError, "Unauthorized"),
     (c.BadUrlError, "BadUrl"),
     (c.OutOfRangeError, "OutOfRange"),
+    (c.CapacityError, "Capacity"),
+    (c.InvalidArgumentError, "InvalidArgument"),
 ]
 
 
@@ -300,6 +302,7 @@ def test_exception_hierarchy() -> None:
     assert issubclass(c.NoSuchWorkSpecError, KeyError)
     assert issubclass(c.NoSuchWorkUnitError, KeyError)
     assert issubclass(c.InvalidStatusError, ValueError)
+    assert issubclass(c.InvalidArgumentError, ValueError)
     exported = {n for n in c.__all__ if n.endswith("Error") and n != "CoordinateError"}
     assert exported == {cls.__name__ for cls, _ in ERROR_CLASSES}
 
