@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use coordinate::backend::{Op, Reply};
 use coordinate::{Backend, Clock, ConnectOptions, Error, Result, SystemClock};
 use rand::rngs::StdRng;
@@ -451,27 +450,8 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 }
 
 impl Backend for SqliteBackend {
-    fn call(&self, op: Op) -> Result<Reply> {
-        let mut results = self.run(vec![op], false)?;
-        results.pop().unwrap_or(Err(Error::Storage {
-            reason: "an operation gave no result".into(),
-        }))
-    }
-
-    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.run(ops, true)
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    fn reseed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
-    }
+    // call, batch, now and reseed, around `self.run`: see lib.rs.
+    backend_calls!();
 
     fn close(&self) -> Result<()> {
         let conn = self.lock().take();
