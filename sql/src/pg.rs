@@ -60,7 +60,7 @@ use rand::SeedableRng;
 
 use crate::db::{Db, PgConn, SqlError};
 use crate::dialect::{self, SCHEMA_VERSION};
-use crate::model::Tx;
+use crate::model;
 use crate::store::DbError;
 
 /// Runs `f` on a plain thread when called inside an async runtime (where
@@ -388,14 +388,7 @@ impl PgBackend {
     fn one(&self, conn: &PgConn, op: Op) -> std::result::Result<Result<Reply>, DbError> {
         let now = self.clock.now();
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tx = Tx::new(conn, now, &mut rng);
-        let outcome = match tx.run(op) {
-            Ok(reply) => Ok(reply),
-            Err(DbError::Api(e)) => Err(e),
-            Err(e) => return Err(e),
-        };
-        tx.flush()?;
-        Ok(outcome)
+        model::run_one(conn, now, &mut rng, op)
     }
 
     /// One try: the whole call in one transaction.

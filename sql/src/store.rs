@@ -33,7 +33,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::db::SqlError;
 use crate::dialect::{self, APPLICATION_ID, SCHEMA_VERSION};
-use crate::model::Tx;
+use crate::model;
 use crate::url::{SqliteUrl, Synchronous};
 
 /// A failure inside an operation: the API's own error (which commits what
@@ -341,14 +341,7 @@ impl SqliteBackend {
     fn one(&self, conn: &Connection, op: Op) -> std::result::Result<Result<Reply>, DbError> {
         let now = self.clock.now();
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tx = Tx::new(conn, now, &mut rng);
-        let outcome = match tx.run(op) {
-            Ok(reply) => Ok(reply),
-            Err(DbError::Api(e)) => Err(e),
-            Err(e) => return Err(e),
-        };
-        tx.flush()?;
-        Ok(outcome)
+        model::run_one(conn, now, &mut rng, op)
     }
 
     fn run(&self, ops: Vec<Op>, savepoints: bool) -> Result<Vec<Result<Reply>>> {
