@@ -21,9 +21,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use coordinate::backend::{Op, Reply};
-use coordinate::{AddWorkUnitItem, AttemptRequest, Backend, Map, Value, WorkUnitStatus};
+use coordinate::{AttemptRequest, Backend, Map, Value, WorkUnitStatus};
 use coordinate_server::HttpBackend;
 use coordinate_sql::PgBackend;
+
+mod support;
 
 fn fresh(base: &str, label: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -94,14 +96,7 @@ fn populate(url: &str, n: usize) -> u64 {
         Reply::Spec(s) => s.id,
         r => panic!("{r:?}"),
     };
-    let mut i = 0;
-    while i < n {
-        let items = (i..(i + 10_000).min(n))
-            .map(|k| AddWorkUnitItem::named(format!("u{k:07}")))
-            .collect();
-        b.call(Op::AddWorkUnits { spec, items }).expect("add");
-        i += 10_000;
-    }
+    support::add_units(&b, spec, n);
     b.close().expect("close");
     spec
 }
@@ -140,26 +135,7 @@ fn drain(b: &dyn Backend, spec: u64, worker: u64, batch: i64, limit: usize) -> u
             continue;
         }
         done += atts.len();
-        if batch == 1 {
-            for a in atts {
-                b.call(Op::Finish {
-                    attempt: a.id,
-                    data: None,
-                })
-                .expect("finish");
-            }
-        } else {
-            let ops = atts
-                .iter()
-                .map(|a| Op::Finish {
-                    attempt: a.id,
-                    data: None,
-                })
-                .collect();
-            for r in b.batch(ops).expect("batch") {
-                r.expect("finish");
-            }
-        }
+        support::finish(b, atts, batch);
     }
     done
 }
@@ -271,19 +247,9 @@ fn main() {
         );
         return;
     };
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
-    let list = |var: &str, default: &[usize]| -> Vec<usize> {
-        std::env::var(var)
-            .ok()
-            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-            .unwrap_or_else(|| default.to_vec())
-    };
+    let want = support::wanted();
     if want("claim") {
-        for n in list("COORDINATE_PG_BENCH_SIZES", &[10_000, 1_000_000]) {
+        for n in support::list("COORDINATE_PG_BENCH_SIZES", &[10_000, 1_000_000]) {
             bench_claim(&server, n);
         }
     }
@@ -292,7 +258,7 @@ fn main() {
         if daemon.is_none() {
             eprintln!("bench postgres: no target/release/coordinated: skipping the daemon rows");
         }
-        for n in list("COORDINATE_PG_BENCH_DRAIN", &[20_000, 200_000]) {
+        for n in support::list("COORDINATE_PG_BENCH_DRAIN", &[20_000, 200_000]) {
             for batch in [1, 100] {
                 for procs in [1, 4] {
                     bench_drain(&server, n, procs, batch, None);

@@ -22,6 +22,8 @@ use coordinate::backend::{Op, Reply};
 use coordinate::{AddWorkUnitItem, AttemptRequest, Backend, Map, Value};
 use coordinate_sql::SqliteBackend;
 
+mod support;
+
 /// Nanoseconds this thread spent on a CPU (user and kernel), from
 /// `/proc/thread-self/schedstat`: on a shared machine the wall time also
 /// counts other processes' turns, the CPU time does not.
@@ -67,17 +69,6 @@ fn setup(b: &SqliteBackend) -> (u64, u64, u64) {
     (ns, spec, worker)
 }
 
-fn populate(b: &SqliteBackend, spec: u64, n: usize) {
-    let mut i = 0;
-    while i < n {
-        let items = (i..(i + 10_000).min(n))
-            .map(|k| AddWorkUnitItem::named(format!("u{k:07}")))
-            .collect();
-        b.call(Op::AddWorkUnits { spec, items }).expect("add");
-        i += 10_000;
-    }
-}
-
 fn bench_add(n: usize, batch: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = open(&dir.path().join("add.db"));
@@ -117,7 +108,7 @@ fn bench_drain(n: usize, batch: i64, measure: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let b = open(&dir.path().join("drain.db"));
     let (_, spec, worker) = setup(&b);
-    populate(&b, spec, n);
+    support::add_units(&b, spec, n);
     let request = AttemptRequest {
         number_of_work_units: batch,
         ..Default::default()
@@ -140,26 +131,7 @@ fn bench_drain(n: usize, batch: i64, measure: usize) {
             break;
         }
         done += atts.len();
-        if batch == 1 {
-            for a in atts {
-                b.call(Op::Finish {
-                    attempt: a.id,
-                    data: None,
-                })
-                .expect("finish");
-            }
-        } else {
-            let ops = atts
-                .iter()
-                .map(|a| Op::Finish {
-                    attempt: a.id,
-                    data: None,
-                })
-                .collect();
-            for r in b.batch(ops).expect("batch") {
-                r.expect("finish");
-            }
-        }
+        support::finish(&b, atts, batch);
     }
     let s = start.elapsed().as_secs_f64();
     let c = (cpu_ns() - cpu) as f64 / 1e9;
@@ -176,7 +148,7 @@ fn bench_procs(per: usize, procs: usize, batch: i64) {
     let path = dir.path().join("procs.db");
     let b = open(&path);
     let (_, spec, _) = setup(&b);
-    populate(&b, spec, per * procs);
+    support::add_units(&b, spec, per * procs);
     b.close().expect("close");
     let url = format!("sqlite://{}", path.display());
     let start = Instant::now();
@@ -202,15 +174,8 @@ fn bench_procs(per: usize, procs: usize, batch: i64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
-    let sizes: Vec<usize> = std::env::var("COORDINATE_SQL_BENCH_SIZES")
-        .ok()
-        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let want = support::wanted();
+    let sizes = support::list("COORDINATE_SQL_BENCH_SIZES", &[10_000, 100_000, 1_000_000]);
     if want("add") {
         for &n in &sizes {
             bench_add(n.min(100_000), 1);

@@ -542,26 +542,29 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<Value> {
     Ok(v.unwrap_or(Value::Null))
 }
 
+/// Calls `f` with `params` as the driver's parameter list.
+fn with_pg_params<R>(
+    params: &[Value],
+    f: impl FnOnce(&[&(dyn postgres::types::ToSql + Sync)]) -> R,
+) -> R {
+    let bound: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect();
+    f(&refs)
+}
+
 impl Db for PgConn {
     fn exec(&self, sql: &str, params: &[Value]) -> Result<usize> {
         let stmt = self.statement(sql)?;
-        let bound: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let n = self.client.borrow_mut().execute(&stmt, &refs)?;
+        let n = with_pg_params(params, |refs| self.client.borrow_mut().execute(&stmt, refs))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
-        let bound: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.client.borrow_mut().query(&stmt, &refs)?;
+        let rows = with_pg_params(params, |refs| self.client.borrow_mut().query(&stmt, refs))?;
         rows.iter()
             .map(|r| {
                 let values = (0..r.len())

@@ -32,6 +32,48 @@
 //! columns, `store` (SQLite) and `pg` (PostgreSQL) the connections and
 //! transactions.
 
+/// The [`Backend`] methods both stores write the same way around their own
+/// `run(&self, ops, savepoints) -> Result<Vec<Result<Reply>>>` (one
+/// transaction; a savepoint per operation when `savepoints`) and their
+/// `clock` and `rng` fields: `call` (one operation, no savepoint), `batch`
+/// (nothing to do for no operations), `now` and `reseed`. Used inside
+/// `impl Backend for ...` in `store` and `pg`.
+macro_rules! backend_calls {
+    () => {
+        fn call(
+            &self,
+            op: ::coordinate::backend::Op,
+        ) -> ::coordinate::Result<::coordinate::backend::Reply> {
+            let mut results = self.run(vec![op], false)?;
+            results.pop().unwrap_or(Err(::coordinate::Error::Storage {
+                reason: "an operation gave no result".into(),
+            }))
+        }
+
+        fn batch(
+            &self,
+            ops: Vec<::coordinate::backend::Op>,
+        ) -> ::coordinate::Result<Vec<::coordinate::Result<::coordinate::backend::Reply>>> {
+            if ops.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.run(ops, true)
+        }
+
+        fn now(&self) -> ::chrono::DateTime<::chrono::Utc> {
+            self.clock.now()
+        }
+
+        fn reseed(&self, seed: u64) {
+            *self
+                .rng
+                .lock()
+                .unwrap_or_else(::std::sync::PoisonError::into_inner) =
+                <::rand::rngs::StdRng as ::rand::SeedableRng>::seed_from_u64(seed);
+        }
+    };
+}
+
 mod codec;
 mod db;
 mod dialect;

@@ -213,6 +213,20 @@ fn att_ref(raw: AttRefRaw) -> AttemptRef {
     }
 }
 
+/// Runs one operation at `now` inside the connection's open transaction
+/// (both stores): the outcome the caller sees, or the store failure that
+/// must roll the transaction back.
+pub fn run_one(c: &dyn Db, now: Time, rng: &mut StdRng, op: Op) -> R<coordinate::Result<Reply>> {
+    let mut tx = Tx::new(c, now, rng);
+    let outcome = match tx.run(op) {
+        Ok(reply) => Ok(reply),
+        Err(DbError::Api(e)) => Err(e),
+        Err(e) => return Err(e),
+    };
+    tx.flush()?;
+    Ok(outcome)
+}
+
 /// One operation's view of the open transaction.
 pub struct Tx<'a> {
     c: &'a dyn Db,

@@ -53,7 +53,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use coordinate::backend::{Op, Reply};
 use coordinate::{Backend, Clock, ConnectOptions, Error, Result, SystemClock};
 use rand::rngs::StdRng;
@@ -61,7 +60,7 @@ use rand::SeedableRng;
 
 use crate::db::{Db, PgConn, SqlError};
 use crate::dialect::{self, SCHEMA_VERSION};
-use crate::model::Tx;
+use crate::model;
 use crate::store::DbError;
 
 /// Runs `f` on a plain thread when called inside an async runtime (where
@@ -389,14 +388,7 @@ impl PgBackend {
     fn one(&self, conn: &PgConn, op: Op) -> std::result::Result<Result<Reply>, DbError> {
         let now = self.clock.now();
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tx = Tx::new(conn, now, &mut rng);
-        let outcome = match tx.run(op) {
-            Ok(reply) => Ok(reply),
-            Err(DbError::Api(e)) => Err(e),
-            Err(e) => return Err(e),
-        };
-        tx.flush()?;
-        Ok(outcome)
+        model::run_one(conn, now, &mut rng, op)
     }
 
     /// One try: the whole call in one transaction.
@@ -503,27 +495,8 @@ fn rollback(conn: &PgConn) {
 }
 
 impl Backend for PgBackend {
-    fn call(&self, op: Op) -> Result<Reply> {
-        let mut results = self.run(vec![op], false)?;
-        results.pop().unwrap_or(Err(Error::Storage {
-            reason: "an operation gave no result".into(),
-        }))
-    }
-
-    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.run(ops, true)
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    fn reseed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
-    }
+    // call, batch, now and reseed, around `self.run`: see lib.rs.
+    backend_calls!();
 
     fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);

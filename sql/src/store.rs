@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use coordinate::backend::{Op, Reply};
 use coordinate::{Backend, Clock, ConnectOptions, Error, Result, SystemClock};
 use rand::rngs::StdRng;
@@ -34,7 +33,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::db::SqlError;
 use crate::dialect::{self, APPLICATION_ID, SCHEMA_VERSION};
-use crate::model::Tx;
+use crate::model;
 use crate::url::{SqliteUrl, Synchronous};
 
 /// A failure inside an operation: the API's own error (which commits what
@@ -342,14 +341,7 @@ impl SqliteBackend {
     fn one(&self, conn: &Connection, op: Op) -> std::result::Result<Result<Reply>, DbError> {
         let now = self.clock.now();
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tx = Tx::new(conn, now, &mut rng);
-        let outcome = match tx.run(op) {
-            Ok(reply) => Ok(reply),
-            Err(DbError::Api(e)) => Err(e),
-            Err(e) => return Err(e),
-        };
-        tx.flush()?;
-        Ok(outcome)
+        model::run_one(conn, now, &mut rng, op)
     }
 
     fn run(&self, ops: Vec<Op>, savepoints: bool) -> Result<Vec<Result<Reply>>> {
@@ -451,27 +443,8 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 }
 
 impl Backend for SqliteBackend {
-    fn call(&self, op: Op) -> Result<Reply> {
-        let mut results = self.run(vec![op], false)?;
-        results.pop().unwrap_or(Err(Error::Storage {
-            reason: "an operation gave no result".into(),
-        }))
-    }
-
-    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Result<Reply>>> {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.run(ops, true)
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    fn reseed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
-    }
+    // call, batch, now and reseed, around `self.run`: see lib.rs.
+    backend_calls!();
 
     fn close(&self) -> Result<()> {
         let conn = self.lock().take();
