@@ -114,46 +114,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=_seed, metavar="S", help="seed of the scheduler's choices")
     run.add_argument("--namespace", default="", metavar="NAME", help="namespace name ('')")
-    run.add_argument(
-        "--runtime",
-        dest="runtimes",
-        action="append",
-        metavar="R",
-        help="serve specs of this runtime (repeatable; default: '' and 'python')",
-    )
-    run.add_argument(
-        "--lifetime",
-        type=_positive_seconds,
-        default=60.0,
-        metavar="SECONDS",
-        help="lease of each attempt, renewed at a third of it while a task runs (60)",
-    )
-    run.add_argument(
-        "--grace",
-        type=_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="on SIGINT/SIGTERM, how long running tasks may finish (10)",
-    )
-    run.add_argument(
-        "--progress",
-        choices=("auto", "live", "plain", "none"),
-        default="auto",
-        help="live table on a terminal, plain lines otherwise (auto)",
-    )
-    run.add_argument(
-        "--interval",
-        type=_seconds,
-        default=2.0,
-        metavar="SECONDS",
-        help="seconds between plain progress lines (2)",
-    )
+    _add_runtime_option(run)
+    _add_lease_options(run)
+    _add_progress_options(run)
     run.add_argument(
         "--summary-json", metavar="FILE", help="also write the summary as JSON to FILE"
     )
     _add_worker_parser(sub)
     _add_admin_parsers(sub)
     return parser
+
+
+def _add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    """The --runtime options `run` and `worker` share."""
+    parser.add_argument(
+        "--runtime",
+        dest="runtimes",
+        action="append",
+        metavar="R",
+        help="serve specs of this runtime (repeatable; default: '' and 'python')",
+    )
+
+
+def _add_lease_options(parser: argparse.ArgumentParser) -> None:
+    """The --lifetime and --grace options `run` and `worker` share."""
+    parser.add_argument(
+        "--lifetime",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="lease of each attempt, renewed at a third of it while a task runs (60)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long running tasks may finish (10)",
+    )
+
+
+def _add_progress_options(parser: argparse.ArgumentParser) -> None:
+    """The --progress and --interval options `run` and `worker` share."""
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "live", "plain", "none"),
+        default="auto",
+        help="live table on a terminal, plain lines otherwise (auto)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between plain progress lines (2)",
+    )
 
 
 def _store_options() -> argparse.ArgumentParser:
@@ -198,13 +213,7 @@ def _add_worker_parser(sub: Any) -> None:
     w.add_argument(
         "--threads", "-t", type=_positive_int, default=1, metavar="T", help="threads per process (1)"
     )
-    w.add_argument(
-        "--runtime",
-        dest="runtimes",
-        action="append",
-        metavar="R",
-        help="serve specs of this runtime (repeatable; default: '' and 'python')",
-    )
+    _add_runtime_option(w)
     w.add_argument(
         "--work-spec",
         dest="work_specs",
@@ -232,20 +241,7 @@ def _add_worker_parser(sub: Any) -> None:
         metavar="DIR",
         help="a folder to import run functions' modules from (repeatable)",
     )
-    w.add_argument(
-        "--lifetime",
-        type=_positive_seconds,
-        default=60.0,
-        metavar="SECONDS",
-        help="lease of each attempt, renewed at a third of it while a task runs (60)",
-    )
-    w.add_argument(
-        "--grace",
-        type=_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="on SIGINT/SIGTERM, how long running tasks may finish (10)",
-    )
+    _add_lease_options(w)
     w.add_argument(
         "--start-method",
         choices=start_methods(),
@@ -253,19 +249,7 @@ def _add_worker_parser(sub: Any) -> None:
         help=f"how worker processes start ({start_methods()[0]})",
     )
     w.add_argument("--name", metavar="NAME", help="the parent worker's name (host:pid:poolN)")
-    w.add_argument(
-        "--progress",
-        choices=("auto", "live", "plain", "none"),
-        default="auto",
-        help="live table on a terminal, plain lines otherwise (auto)",
-    )
-    w.add_argument(
-        "--interval",
-        type=_seconds,
-        default=2.0,
-        metavar="SECONDS",
-        help="seconds between plain progress lines (2)",
-    )
+    _add_progress_options(w)
 
 
 def _add_admin_parsers(sub: Any) -> None:
