@@ -49,9 +49,10 @@ fn clock_arg<'py>(clock: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'p
 
 /// Opens the store `url` names and returns a `Coordinate` over it.
 ///
-/// `memory:` is a new in-memory store (like `Coordinate()`); `sqlite:///path`
-/// (or a plain path) a SQLite file; `http://host:port/` a `coordinated`
-/// server (PostgreSQL is planned; its URLs raise `BadUrlError` for now). `clock` (a `MockClock`) is
+/// `memory:` is a new in-memory store (like `Coordinate()`; `?max_units=`
+/// and `?max_bytes=` bound it); `sqlite:///path` (or a plain path) a SQLite
+/// file; `postgresql://user@host:port/db` (`?schema=NAME` optional) a
+/// PostgreSQL database; `http://host:port/` a `coordinated` server. `clock` (a `MockClock`) is
 /// the clock every call reads (sent along to servers in test mode), `seed`
 /// seeds this process's scheduler draws, `token` is the bearer token of a
 /// server that wants one, `timeout` (seconds or `timedelta`) bounds each call.

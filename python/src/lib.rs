@@ -41,7 +41,8 @@ pub(crate) fn pyerr(py: Python<'_>, e: coordinate::Error) -> PyErr {
 #[pymodule]
 #[pyo3(name = "_coordinate")]
 fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // `connect` opens sqlite: files and http:// servers as well as memory:.
+    // `connect` opens sqlite: files, postgresql: databases and http://
+    // servers as well as memory:.
     coordinate_sql::install();
     coordinate_server::install();
     m.add_class::<clock::PyMockClock>()?;
