@@ -58,12 +58,19 @@ bench: bench-core
 # The PostgreSQL bench (sql/benches/postgres.rs) on a throwaway server (or
 # $$COORDINATE_TEST_POSTGRES): claim cost at 10k and 1M units, drains of
 # 20k and 200k units, 1 and 4 processes, batch 1 and 100, direct and
-# through coordinated. Not part of `make bench` (it takes long).
+# through coordinated; then, on the same server, the peer: procrastinate
+# (pinned, pip-installed into the venv here, not for the tests) draining 20k
+# no-op jobs with 1 worker at concurrency 1 and 4 and with 4 worker
+# processes, a fresh database each (python/benches/bench_procrastinate.py).
+# Not part of `make bench` (it takes long).
 .PHONY: bench-postgres
-bench-postgres: coordinated
+PROCRASTINATE := 'procrastinate==3.10.0' 'psycopg[binary]==3.3.9'
+bench-postgres: coordinated venv
 	url=$$(scripts/postgres.sh start); \
 	trap 'scripts/postgres.sh stop' EXIT; \
-	COORDINATE_TEST_POSTGRES="$$url" cargo bench -p coordinate-sql --bench postgres
+	COORDINATE_TEST_POSTGRES="$$url" cargo bench -p coordinate-sql --bench postgres; \
+	$(PY) -m pip install -q --disable-pip-version-check $(PROCRASTINATE); \
+	COORDINATE_TEST_POSTGRES="$$url" $(PY) python/benches/bench_procrastinate.py
 
 bench-core:
 	cargo bench -p coordinate --bench drain
