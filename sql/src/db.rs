@@ -281,10 +281,38 @@ pub trait Db {
     fn exec(&self, sql: &str, params: &[Value]) -> Result<usize>;
     /// Runs a query; all its rows.
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
-    /// The clause a read of a row the operation will change ends with:
-    /// empty on SQLite (one writer at a time already), ` FOR UPDATE` on
-    /// PostgreSQL (the row is locked and read as last committed).
-    fn for_update(&self) -> &'static str;
+    /// The clause a read of rows the operation will change (or must keep
+    /// from changing) ends with: empty on SQLite (one writer at a time
+    /// already), a row-locking clause on PostgreSQL (see [`Lock`]).
+    fn lock(&self, lock: Lock) -> &'static str;
+    /// The row of `spec_counts` this connection adds its count changes to
+    /// (0 on SQLite; on PostgreSQL one of [`COUNT_SHARDS`], so that
+    /// connections changing one spec's counts rarely wait on each other).
+    fn count_shard(&self) -> i64;
+}
+
+/// How many `spec_counts` rows a spec may have on PostgreSQL (one per
+/// shard; a spec's counts are their sums).
+pub const COUNT_SHARDS: i64 = 32;
+
+/// The row locks the model asks for (PostgreSQL's clauses; SQLite needs
+/// none: its writers run one at a time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock {
+    /// The row will change: wait for it, then read its last committed
+    /// version (`FOR UPDATE`).
+    Update,
+    /// Take the rows no one else holds, skip the others (`FOR UPDATE SKIP
+    /// LOCKED`): claims and the expiry sweep, so that workers never wait
+    /// on each other's units.
+    SkipLocked,
+    /// Keep a spec from being deleted while the operation uses it, without
+    /// excluding anyone else who uses it (`FOR KEY SHARE`).
+    KeepSpec,
+    /// One claimer of the spec at a time (`FOR NO KEY UPDATE`): claims on a
+    /// spec with `max_running` or continuous units, whose decisions read
+    /// its counts and meta.
+    SpecClaims,
 }
 
 impl<'c> dyn Db + 'c {
@@ -418,8 +446,12 @@ impl Db for rusqlite::Connection {
         Ok(out)
     }
 
-    fn for_update(&self) -> &'static str {
+    fn lock(&self, _: Lock) -> &'static str {
         ""
+    }
+
+    fn count_shard(&self) -> i64 {
+        0
     }
 }
 
@@ -444,14 +476,16 @@ pub fn pg_placeholders(sql: &str) -> String {
 pub struct PgConn {
     client: RefCell<postgres::Client>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
+    shard: i64,
 }
 
 impl PgConn {
-    /// Wraps an open client.
-    pub fn new(client: postgres::Client) -> PgConn {
+    /// Wraps an open client whose counts go to row `shard` of each spec.
+    pub fn new(client: postgres::Client, shard: i64) -> PgConn {
         PgConn {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
+            shard: shard.rem_euclid(COUNT_SHARDS),
         }
     }
 
@@ -575,8 +609,17 @@ impl Db for PgConn {
             .collect()
     }
 
-    fn for_update(&self) -> &'static str {
-        " FOR UPDATE"
+    fn lock(&self, lock: Lock) -> &'static str {
+        match lock {
+            Lock::Update => " FOR UPDATE",
+            Lock::SkipLocked => " FOR UPDATE SKIP LOCKED",
+            Lock::KeepSpec => " FOR KEY SHARE",
+            Lock::SpecClaims => " FOR NO KEY UPDATE",
+        }
+    }
+
+    fn count_shard(&self) -> i64 {
+        self.shard
     }
 }
 

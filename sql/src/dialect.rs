@@ -11,25 +11,48 @@
 //! - the schema version lives in `PRAGMA user_version` plus
 //!   `PRAGMA application_id` here, in a `coordinate_schema` table there;
 //! - rows: SQLite serialises writers (`BEGIN IMMEDIATE`); on PostgreSQL the
-//!   model's reads of rows it may change end with `FOR UPDATE`
-//!   (`Db::for_update`), so each spec's `spec_counts` row is the spec's
-//!   lock (see `pg.rs`), and the store retries serialization failures and
-//!   deadlocks.
+//!   model's reads of rows it may change end with a row-locking clause
+//!   (`Db::lock`: claims and the expiry sweep skip rows others hold, see
+//!   `pg.rs`), each connection adds its count changes to its own
+//!   `spec_counts` row of the spec (`Db::count_shard`), and the store
+//!   retries serialization failures and deadlocks.
 
 /// The `application_id` stamped in every Coordinate SQLite file ("Crdn").
 pub const APPLICATION_ID: i32 = 0x4372_646e;
 
 /// The schema version this build writes. Files with a smaller version are
 /// migrated on open; a larger one is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The SQL that brings a schema from version `from` to `from + 1`.
 pub fn migration(from: i32) -> Option<&'static str> {
     match from {
         0 => Some(SCHEMA_V1),
+        1 => Some(SCHEMA_V2),
         _ => None,
     }
 }
+
+/// Version 2: a spec's counts are the sums of several `spec_counts` rows
+/// (`shard`), so that connections changing one spec's counts add to
+/// different rows (PostgreSQL; SQLite, one writer at a time, keeps one
+/// row per spec). A spec with no row counts zero everywhere.
+const SCHEMA_V2: &str = "
+CREATE TABLE spec_counts_v2 (
+    spec INTEGER NOT NULL,
+    shard INTEGER NOT NULL,
+    available INTEGER NOT NULL DEFAULT 0,
+    delayed INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0,
+    finished INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (spec, shard)
+);
+INSERT INTO spec_counts_v2 (spec, shard, available, delayed, pending, finished, failed)
+    SELECT spec, 0, available, delayed, pending, finished, failed FROM spec_counts;
+DROP TABLE spec_counts;
+ALTER TABLE spec_counts_v2 RENAME TO spec_counts;
+";
 
 /// Version 1: the whole model.
 ///
@@ -130,9 +153,18 @@ pub const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS coordinate_schema
 pub fn pg_migration(from: i32) -> Option<&'static str> {
     match from {
         0 => Some(PG_SCHEMA_V1),
+        1 => Some(PG_SCHEMA_V2),
         _ => None,
     }
 }
+
+/// Version 2 on PostgreSQL: as [`SCHEMA_V2`], in place.
+const PG_SCHEMA_V2: &str = "
+ALTER TABLE spec_counts ADD COLUMN shard BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE spec_counts DROP CONSTRAINT spec_counts_pkey;
+ALTER TABLE spec_counts ADD PRIMARY KEY (spec, shard);
+ALTER TABLE spec_counts ALTER COLUMN shard DROP DEFAULT;
+";
 
 /// Version 1 on PostgreSQL: the same tables, columns and partial indexes
 /// as [`SCHEMA_V1`], with `BIGINT` identities (never reused, like

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::db::{params, Db, OptionalExtension, Row};
+use crate::db::{params, Db, Lock, OptionalExtension, Row};
 use chrono::{DateTime, TimeDelta, Utc};
 use coordinate::backend::{AttemptRef, Id, NsRef, Op, Reply, SpecRef, UnitId, UnitRef, WorkerRef};
 use coordinate::rules::{self, Claims};
@@ -71,15 +71,56 @@ fn time_param(t: Option<Time>) -> Option<[u8; 12]> {
     t.map(encode_time)
 }
 
-/// One spec's unit counts, as kept in `spec_counts`.
-#[derive(Clone, Copy, Debug, Default)]
+/// One spec's unit counts: the sums of its `spec_counts` rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     available: i64,
     delayed: i64,
     pending: i64,
     finished: i64,
     failed: i64,
-    dirty: bool,
+}
+
+/// A spec as this operation sees it: its counts now (`now`) and as they
+/// were read (`read`: the difference is what `flush` adds to the
+/// connection's count row), and its meta as stored (read with the counts:
+/// the operation's later reads of the meta need no query).
+#[derive(Clone, Debug)]
+struct SpecCounts {
+    read: Counts,
+    now: Counts,
+    meta: Vec<u8>,
+}
+
+/// The spec columns, counts and sweep hints that `Tx::load_specs` reads;
+/// `{ID}` is the spec's id, `?2` the time now.
+const SPEC_VIEW: &str = "s.meta, \
+    (SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+    (SELECT CAST(COALESCE(SUM(delayed), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+    (SELECT CAST(COALESCE(SUM(pending), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+    (SELECT CAST(COALESCE(SUM(finished), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+    (SELECT CAST(COALESCE(SUM(failed), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+    EXISTS (SELECT 1 FROM attempts WHERE spec = s.id AND expiring = 1 AND expiration < ?2), \
+    EXISTS (SELECT 1 FROM work_units WHERE spec = s.id AND queue = 1 AND not_before <= ?2), \
+    EXISTS (SELECT 1 FROM work_units WHERE spec = s.id AND queue = 0 \
+        AND not_before IS NOT NULL AND not_before > ?2)";
+
+/// What a spec's sweep has to do (`SPEC_VIEW`'s hints): expire attempts,
+/// make delayed units available, delay available units again (the clock
+/// went back).
+#[derive(Clone, Copy, Debug)]
+struct Sweep {
+    expire: bool,
+    due: bool,
+    back: bool,
+}
+
+impl Sweep {
+    const ALL: Sweep = Sweep {
+        expire: true,
+        due: true,
+        back: true,
+    };
 }
 
 /// The columns of `work_units` the rules look at (data is read on demand).
@@ -232,7 +273,7 @@ pub struct Tx<'a> {
     c: &'a dyn Db,
     now: Time,
     rng: &'a mut StdRng,
-    counts: HashMap<i64, Counts>,
+    counts: HashMap<i64, SpecCounts>,
 }
 
 impl<'a> Tx<'a> {
@@ -246,64 +287,92 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Writes the counts this operation changed.
+    /// Adds the count changes of this operation to the connection's row
+    /// of each spec (`Db::count_shard`): changes are sums, so operations
+    /// of several connections on one spec need not wait on one row.
     pub fn flush(&mut self) -> R<()> {
         let mut stmt = self.c.prepare_cached(
-            "UPDATE spec_counts SET available = ?2, delayed = ?3, pending = ?4, \
-             finished = ?5, failed = ?6 WHERE spec = ?1",
+            "INSERT INTO spec_counts (spec, shard, available, delayed, pending, finished, failed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (spec, shard) DO UPDATE SET \
+             available = spec_counts.available + excluded.available, \
+             delayed = spec_counts.delayed + excluded.delayed, \
+             pending = spec_counts.pending + excluded.pending, \
+             finished = spec_counts.finished + excluded.finished, \
+             failed = spec_counts.failed + excluded.failed",
         )?;
-        for (spec, c) in self.counts.iter_mut().filter(|(_, c)| c.dirty) {
+        let shard = self.c.count_shard();
+        for (spec, c) in self.counts.iter_mut().filter(|(_, c)| c.now != c.read) {
+            let (now, read) = (c.now, c.read);
             stmt.execute(params![
                 spec,
-                c.available,
-                c.delayed,
-                c.pending,
-                c.finished,
-                c.failed
+                shard,
+                now.available - read.available,
+                now.delayed - read.delayed,
+                now.pending - read.pending,
+                now.finished - read.finished,
+                now.failed - read.failed
             ])?;
-            c.dirty = false;
+            c.read = now;
         }
         Ok(())
     }
 
     // ---- counts ----
 
+    /// Reads the specs `condition` (on `s`, with `?1`) selects, in name
+    /// order, into the operation's cache (a spec already there keeps its
+    /// counts); returns each one's id, name and sweep hints. The first
+    /// look at a spec in an operation also keeps the spec from being
+    /// deleted until the commit (`Lock::KeepSpec`; others using it go on).
+    fn load_specs(&mut self, condition: &str, key: i64) -> R<Vec<(i64, String, Sweep)>> {
+        let rows = self.c.rows(
+            &format!(
+                "SELECT s.id, s.name, {SPEC_VIEW} FROM work_specs s WHERE {condition} \
+                 ORDER BY s.name{}",
+                self.c.lock(Lock::KeepSpec)
+            ),
+            &[
+                crate::db::Value::Int(key),
+                crate::db::Value::Blob(encode_time(self.now).to_vec()),
+            ],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get(0)?;
+            let counts = Counts {
+                available: r.get(3)?,
+                delayed: r.get(4)?,
+                pending: r.get(5)?,
+                finished: r.get(6)?,
+                failed: r.get(7)?,
+            };
+            let sweep = Sweep {
+                expire: r.get(8)?,
+                due: r.get(9)?,
+                back: r.get(10)?,
+            };
+            self.counts.entry(id).or_insert(SpecCounts {
+                read: counts,
+                now: counts,
+                meta: r.get(2)?,
+            });
+            out.push((id, r.get(1)?, sweep));
+        }
+        Ok(out)
+    }
+
     /// The spec's counts, or `None` when the spec does not exist.
     fn counts(&mut self, spec: i64) -> R<Option<&mut Counts>> {
-        if !self.counts.contains_key(&spec) {
-            let row = self
-                .c
-                .prepare_cached(&format!(
-                    "SELECT available, delayed, pending, finished, failed \
-                     FROM spec_counts WHERE spec = ?1{}",
-                    self.c.for_update()
-                ))?
-                .query_row([spec], |r| {
-                    Ok(Counts {
-                        available: r.get(0)?,
-                        delayed: r.get(1)?,
-                        pending: r.get(2)?,
-                        finished: r.get(3)?,
-                        failed: r.get(4)?,
-                        dirty: false,
-                    })
-                })
-                .optional()?;
-            match row {
-                Some(c) => {
-                    self.counts.insert(spec, c);
-                }
-                None => return Ok(None),
-            }
+        if !self.counts.contains_key(&spec) && self.load_specs("s.id = ?1", spec)?.is_empty() {
+            return Ok(None);
         }
-        Ok(self.counts.get_mut(&spec))
+        Ok(self.counts.get_mut(&spec).map(|c| &mut c.now))
     }
 
     /// Applies `f` to the spec's counts (nothing if the spec is gone).
     fn adjust(&mut self, spec: i64, f: impl FnOnce(&mut Counts)) -> R<()> {
         if let Some(c) = self.counts(spec)? {
             f(c);
-            c.dirty = true;
         }
         Ok(())
     }
@@ -332,7 +401,7 @@ impl<'a> Tx<'a> {
             .c
             .prepare_cached(&format!(
                 "SELECT {UNIT_COLS} FROM work_units WHERE id = ?1{}",
-                self.c.for_update()
+                self.c.lock(Lock::Update)
             ))?
             .query_row([id], unit_raw)
             .optional()?;
@@ -344,7 +413,7 @@ impl<'a> Tx<'a> {
             .c
             .prepare_cached(&format!(
                 "SELECT {UNIT_COLS} FROM work_units WHERE spec = ?1 AND name = ?2{}",
-                self.c.for_update()
+                self.c.lock(Lock::Update)
             ))?
             .query_row(params![spec, name], unit_raw)
             .optional()?;
@@ -366,7 +435,7 @@ impl<'a> Tx<'a> {
             .prepare_cached(&format!(
                 "SELECT id, spec, unit, status, start_time, end_time, expiration \
                  FROM attempts WHERE id = ?1{}",
-                self.c.for_update()
+                self.c.lock(Lock::Update)
             ))?
             .query_row([id], |r| {
                 Ok((
@@ -406,7 +475,7 @@ impl<'a> Tx<'a> {
             .c
             .prepare_cached(&format!(
                 "SELECT status FROM attempts WHERE id = ?1{}",
-                self.c.for_update()
+                self.c.lock(Lock::Update)
             ))?
             .query_row([id], |r| r.get(0))
             .optional()?;
@@ -435,13 +504,32 @@ impl<'a> Tx<'a> {
     }
 
     fn spec_meta(&self, spec: i64) -> R<WorkSpecMeta> {
-        decode_meta(&self.blob("SELECT meta FROM work_specs WHERE id = ?1", spec)?)
+        match self.counts.get(&spec) {
+            Some(c) => decode_meta(&c.meta),
+            None => decode_meta(&self.blob("SELECT meta FROM work_specs WHERE id = ?1", spec)?),
+        }
     }
 
-    fn set_spec_meta(&self, spec: i64, meta: &WorkSpecMeta) -> R<()> {
-        self.c
-            .prepare_cached("UPDATE work_specs SET meta = ?2 WHERE id = ?1")?
-            .execute(params![spec, encode_meta(meta)?])?;
+    fn set_spec_meta(&mut self, spec: i64, meta: &WorkSpecMeta) -> R<()> {
+        self.set_spec(spec, None, meta)
+    }
+
+    /// Writes a spec's meta (and data, when given), keeping the cache true.
+    fn set_spec(&mut self, spec: i64, data: Option<&Map>, meta: &WorkSpecMeta) -> R<()> {
+        let blob = encode_meta(meta)?;
+        match data {
+            Some(data) => self
+                .c
+                .prepare_cached("UPDATE work_specs SET data = ?2, meta = ?3 WHERE id = ?1")?
+                .execute(params![spec, encode_map(data)?, blob])?,
+            None => self
+                .c
+                .prepare_cached("UPDATE work_specs SET meta = ?2 WHERE id = ?1")?
+                .execute(params![spec, blob])?,
+        };
+        if let Some(c) = self.counts.get_mut(&spec) {
+            c.meta = blob;
+        }
         Ok(())
     }
 
@@ -605,33 +693,54 @@ impl<'a> Tx<'a> {
     /// Expires the spec's active Pending attempts past their deadline and
     /// moves units between the delayed and available queues by `now`.
     fn sweep(&mut self, spec: i64) -> R<()> {
+        self.sweep_as(spec, Sweep::ALL)
+    }
+
+    /// The parts of `sweep` that `what` says have work.
+    fn sweep_as(&mut self, spec: i64, what: Sweep) -> R<()> {
         let now = encode_time(self.now);
-        let expired: Vec<i64> = {
-            let mut stmt = self.c.prepare_cached(
+        let expired: Vec<i64> = if !what.expire {
+            Vec::new()
+        } else {
+            // An attempt another connection holds is being finished or
+            // expired there (or the next request sweeps it).
+            let mut stmt = self.c.prepare_cached(&format!(
                 "SELECT id FROM attempts WHERE spec = ?1 AND expiring = 1 \
-                 AND expiration < ?2 ORDER BY expiration, id",
-            )?;
+                 AND expiration < ?2 ORDER BY expiration, id{}",
+                self.c.lock(Lock::SkipLocked)
+            ))?;
             let rows = stmt.query_map(params![spec, now], |r| r.get(0))?;
             rows.collect::<crate::db::Result<_>>()?
         };
         for id in expired {
-            self.complete(id, AttemptStatus::Expired, None)?;
+            match self.attempt(id)? {
+                Some(att) if att.status == AttemptStatus::Pending => {
+                    self.complete_att(&att, AttemptStatus::Expired, None)?;
+                }
+                _ => {}
+            }
         }
         // The clock went back: units made available may be delayed again.
-        let back = self
-            .c
-            .prepare_cached(
-                "UPDATE work_units SET queue = 1 WHERE spec = ?1 AND queue = 0 \
-                 AND not_before IS NOT NULL AND not_before > ?2",
-            )?
-            .execute(params![spec, now])? as i64;
-        let due = self
-            .c
-            .prepare_cached(
-                "UPDATE work_units SET queue = 0 WHERE spec = ?1 AND queue = 1 \
-                 AND not_before <= ?2",
-            )?
-            .execute(params![spec, now])? as i64;
+        let back = if !what.back {
+            0
+        } else {
+            self.c
+                .prepare_cached(
+                    "UPDATE work_units SET queue = 1 WHERE spec = ?1 AND queue = 0 \
+                     AND not_before IS NOT NULL AND not_before > ?2",
+                )?
+                .execute(params![spec, now])? as i64
+        };
+        let due = if !what.due {
+            0
+        } else {
+            self.c
+                .prepare_cached(
+                    "UPDATE work_units SET queue = 0 WHERE spec = ?1 AND queue = 1 \
+                     AND not_before <= ?2",
+                )?
+                .execute(params![spec, now])? as i64
+        };
         if back != 0 || due != 0 {
             self.adjust(spec, |c| {
                 c.available += due - back;
@@ -731,9 +840,9 @@ impl<'a> Tx<'a> {
     }
 
     /// Creates a Pending attempt of `worker` on a unit already released
-    /// from its queue or attempt; returns it and the unit's attempt count.
+    /// from its queue or attempt (the caller checked that the worker
+    /// exists); returns it and the unit's attempt count.
     fn attach(&mut self, spec: i64, unit: i64, worker: i64, lifetime: TimeDelta) -> R<(i64, u64)> {
-        self.worker_exists(worker)?;
         let expiration = add(self.now, lifetime);
         let id: Option<i64> = self
             .c
@@ -808,6 +917,16 @@ impl<'a> Tx<'a> {
     }
 
     fn remove_spec(&mut self, spec: i64) -> R<()> {
+        // Waits for the operations that use the spec (`Lock::KeepSpec`)
+        // to commit; those that come later wait for this one, then find
+        // no spec.
+        self.c
+            .prepare_cached(&format!(
+                "SELECT id FROM work_specs WHERE id = ?1{}",
+                self.c.lock(Lock::Update)
+            ))?
+            .query_row([spec], |r| r.get::<_, i64>(0))
+            .optional()?;
         for sql in [
             // Through the units (attempts_unit): an index on attempts.spec
             // would cost every request a page write for this rare call.
@@ -998,19 +1117,18 @@ impl<'a> Tx<'a> {
     }
 
     fn request(&mut self, worker: i64, req: &AttemptRequest) -> R<Vec<AttemptRef>> {
-        let ns: Option<i64> = self
-            .c
-            .prepare_cached("SELECT ns FROM workers WHERE id = ?1")?
-            .query_row([worker], |r| r.get(0))
-            .optional()?;
-        let Some(ns) = ns else {
+        // The worker and its namespace (which must exist), then every spec
+        // of it with its meta, counts and what its sweep has to do, in one
+        // query each.
+        let Some(wref) = self.worker_ref(worker)? else {
             return gone();
         };
-        self.ns_exists(ns)?;
-        let specs = self.specs_of(ns)?;
+        let specs = self.load_specs("s.ns = ?1", rid(wref.ns.id)?)?;
         let mut metas = Vec::with_capacity(specs.len());
-        for (id, name) in specs {
-            self.sweep(id)?;
+        for (id, name, sweep) in specs {
+            if sweep.expire || sweep.due || sweep.back {
+                self.sweep_as(id, sweep)?;
+            }
             let meta = self.meta_with_counts(id)?;
             metas.push((id, name, meta));
         }
@@ -1028,9 +1146,27 @@ impl<'a> Tx<'a> {
         let Some(chosen) = chosen else {
             return Ok(Vec::new());
         };
-        let Some((spec, _, meta)) = metas.into_iter().find(|(_, n, _)| *n == chosen) else {
+        let Some((spec, _, mut meta)) = metas.into_iter().find(|(_, n, _)| *n == chosen) else {
             return Ok(Vec::new());
         };
+        if meta.max_running > 0 || meta.continuous {
+            // The decision reads counts and meta that other claimers change:
+            // one claimer at a time, reading them again once it holds the
+            // spec (a request that finds the spec full meanwhile gets none).
+            self.flush()?;
+            self.c
+                .prepare_cached(&format!(
+                    "SELECT id FROM work_specs WHERE id = ?1{}",
+                    self.c.lock(Lock::SpecClaims)
+                ))?
+                .query_row([spec], |r| r.get::<_, i64>(0))
+                .optional()?;
+            self.counts.remove(&spec);
+            meta = self.meta_with_counts(spec)?;
+            if !meta.can_do_work(self.now) {
+                return Ok(Vec::new());
+            }
+        }
         let now = self.now;
         let mut claims = SqlClaims {
             tx: self,
@@ -1046,9 +1182,10 @@ impl<'a> Tx<'a> {
             return Ok(Vec::new());
         }
         // One spec and one worker: name them once, not per attempt.
-        let sref = self.spec_ref(spec)?;
-        let Some(wref) = self.worker_ref(worker)? else {
-            return gone();
+        let sref = SpecRef {
+            ns: wref.ns.clone(),
+            id: oid(spec),
+            name: Arc::from(chosen),
         };
         Ok(claimed
             .into_iter()
@@ -1129,8 +1266,6 @@ impl<'a> Tx<'a> {
                 let ns = rid(ns)?;
                 let ns_name = self.ns_exists(ns)?;
                 let (name, meta) = extract_work_spec_meta(&data)?;
-                let blob = encode_map(&data)?;
-                let meta_blob = encode_meta(&meta)?;
                 let existing: Option<i64> = self
                     .c
                     .prepare_cached("SELECT id FROM work_specs WHERE ns = ?1 AND name = ?2")?
@@ -1138,11 +1273,7 @@ impl<'a> Tx<'a> {
                     .optional()?;
                 let id = match existing {
                     Some(id) => {
-                        self.c
-                            .prepare_cached(
-                                "UPDATE work_specs SET data = ?2, meta = ?3 WHERE id = ?1",
-                            )?
-                            .execute(params![id, blob, meta_blob])?;
+                        self.set_spec(id, Some(&data), &meta)?;
                         id
                     }
                     None => {
@@ -1152,10 +1283,10 @@ impl<'a> Tx<'a> {
                                 "INSERT INTO work_specs (ns, name, data, meta) \
                                  VALUES (?1, ?2, ?3, ?4) RETURNING id",
                             )?
-                            .query_row(params![ns, name, blob, meta_blob], |r| r.get(0))?;
-                        self.c
-                            .prepare_cached("INSERT INTO spec_counts (spec) VALUES (?1)")?
-                            .execute([id])?;
+                            .query_row(
+                                params![ns, name, encode_map(&data)?, encode_meta(&meta)?],
+                                |r| r.get(0),
+                            )?;
                         id
                     }
                 };
@@ -1279,9 +1410,7 @@ impl<'a> Tx<'a> {
                 if *name != *old.name {
                     return Err(Error::ChangedName.into());
                 }
-                self.c
-                    .prepare_cached("UPDATE work_specs SET data = ?2, meta = ?3 WHERE id = ?1")?
-                    .execute(params![spec, encode_map(&data)?, encode_meta(&meta)?])?;
+                self.set_spec(spec, Some(&data), &meta)?;
                 Ok(Reply::Done)
             }
             Op::SpecMeta { spec, with_counts } => {
@@ -1791,11 +1920,14 @@ impl Claims for SqlClaims<'_, '_> {
         let (spec, worker) = (self.spec, self.worker);
         let tx = &mut *self.tx;
         let r = (|| {
+            // The best unit no other connection is claiming: claims of one
+            // spec do not wait on each other.
             let next: Option<(i64, String)> =
-                tx.c.prepare_cached(
+                tx.c.prepare_cached(&format!(
                     "SELECT id, name FROM work_units WHERE spec = ?1 AND queue = 0 \
-                     ORDER BY prio DESC, name LIMIT 1",
-                )?
+                     ORDER BY prio DESC, name LIMIT 1{}",
+                    tx.c.lock(Lock::SkipLocked)
+                ))?
                 .query_row([spec], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             let Some((unit, name)) = next else {

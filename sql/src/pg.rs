@@ -27,19 +27,28 @@
 //! Every call is one `READ COMMITTED` transaction (a batch: one
 //! transaction, a savepoint per operation), committed before the call
 //! returns (`synchronous_commit` as the server has it: on by default).
-//! The model reads every row it may change with `FOR UPDATE`: a spec's
-//! `spec_counts` row is read first by every operation that changes the
-//! spec's units (the lazy expiry sweep, claims, finishes, adds), so it is
-//! the spec's lock, held to the commit. That keeps the counts, and so
-//! `max_running` and `max_getwork`, exact with no `COUNT(*)`, and two
-//! workers can never be handed the same unit; `FOR UPDATE SKIP LOCKED` on
-//! the units would not spare the wait, since the counts row must be
-//! locked to change it anyway. Different specs never wait on each other.
-//! There is no global expiry scan: the sweep of a spec walks its own
-//! expiring-attempts index, under its own lock.
+//! The model reads every row it may change with `FOR UPDATE`, except
+//! where waiting would serialise workers:
+//! - claims take the best available unit no other transaction holds
+//!   (`FOR UPDATE SKIP LOCKED`), so workers of one spec claim in parallel
+//!   and never get the same unit; the expiry sweep skips attempts another
+//!   transaction holds (being finished, or swept by another request);
+//! - counts: each connection adds its count changes to its own row of the
+//!   spec (one of `db::COUNT_SHARDS`, chosen when it connects); a spec's
+//!   counts are the sums, so updates of one spec's counts rarely wait and
+//!   commits of several workers can share a WAL flush;
+//! - a spec being used is kept from deletion (`FOR KEY SHARE` on its row,
+//!   which users of the spec do not wait on; deleting it waits for them);
+//! - a spec with `max_running` or continuous units has one claimer at a
+//!   time (`FOR NO KEY UPDATE` on its row), who reads its counts and meta
+//!   again once it holds it, so the limit is never exceeded.
 //!
-//! Deadlocks (40P01: two specs locked in opposite orders, e.g. a request
-//! sweeping a namespace while a finish chains into another spec),
+//! There is no global expiry scan: the sweep of a spec walks its own
+//! expiring-attempts index.
+//!
+//! Deadlocks (40P01: two transactions locking units or attempts in
+//! opposite orders, e.g. a sweep expiring an attempt whose unit another
+//! call is changing),
 //! serialization failures (40001) and unique violations (23505: two
 //! processes creating the same spec at once) roll the call back; it is
 //! retried, with a short random pause, up to 30 times, then gives
@@ -308,7 +317,12 @@ impl PgBackend {
             .map_err(|e| Error::Unavailable {
                 reason: format!("{u}: cannot connect: {e}"),
             })?;
-        let conn = PgConn::new(client);
+        // Spread connections over the count rows (not from the store's
+        // RNG: that one is the scheduler's, seeded by tests).
+        let spread = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let conn = PgConn::new(client, i64::from(spread ^ std::process::id()));
         let mut setup = format!(
             "SET lock_timeout = '{}ms'; SET statement_timeout = 0;",
             self.timeout.as_millis()
