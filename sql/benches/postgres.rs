@@ -12,7 +12,9 @@
 //!   (request 1, finish it: two transactions per unit) and batch 100
 //!   (request 100, finish them in one `Backend::batch`), direct to
 //!   PostgreSQL and through `coordinated` (`target/release/coordinated
-//!   --store postgresql://...`, HTTP from each worker process).
+//!   --store postgresql://...`, HTTP from each worker process);
+//!   `COORDINATE_PG_BENCH_BATCH`, `COORDINATE_PG_BENCH_PROCS` (lists) and
+//!   `COORDINATE_PG_BENCH_VIA` (`direct`, `coordinated` or both) pick rows.
 //!
 //! Worker processes are this binary again (`COORDINATE_PG_BENCH_CHILD`).
 
@@ -258,11 +260,18 @@ fn main() {
         if daemon.is_none() {
             eprintln!("bench postgres: no target/release/coordinated: skipping the daemon rows");
         }
+        let direct =
+            std::env::var("COORDINATE_PG_BENCH_VIA").map_or(true, |v| v.contains("direct"));
+        let through =
+            std::env::var("COORDINATE_PG_BENCH_VIA").map_or(true, |v| v.contains("coordinated"));
         for n in support::list("COORDINATE_PG_BENCH_DRAIN", &[20_000, 200_000]) {
-            for batch in [1, 100] {
-                for procs in [1, 4] {
-                    bench_drain(&server, n, procs, batch, None);
-                    if let Some(bin) = daemon.as_ref() {
+            for batch in support::list("COORDINATE_PG_BENCH_BATCH", &[1, 100]) {
+                for procs in support::list("COORDINATE_PG_BENCH_PROCS", &[1, 4]) {
+                    let batch = batch as i64;
+                    if direct {
+                        bench_drain(&server, n, procs, batch, None);
+                    }
+                    if let (true, Some(bin)) = (through, daemon.as_ref()) {
                         bench_drain(&server, n, procs, batch, Some(bin));
                     }
                 }

@@ -16,7 +16,7 @@
 //!   deleted object finds no row and answers `Gone`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::db::{params, Db, Lock, OptionalExtension, Row};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -254,42 +254,52 @@ fn att_ref(raw: AttRefRaw) -> AttemptRef {
     }
 }
 
-/// Runs one operation at `now` inside the connection's open transaction
-/// (both stores): the outcome the caller sees, or the store failure that
-/// must roll the transaction back.
-pub fn run_one(c: &dyn Db, now: Time, rng: &mut StdRng, op: Op) -> R<coordinate::Result<Reply>> {
-    let mut tx = Tx::new(c, now, rng);
-    let outcome = match tx.run(op) {
-        Ok(reply) => Ok(reply),
-        Err(DbError::Api(e)) => Err(e),
-        Err(e) => return Err(e),
-    };
-    tx.flush()?;
-    Ok(outcome)
-}
-
-/// One operation's view of the open transaction.
+/// A transaction's view of the store, for the operations of one call (a
+/// batch runs several in one transaction): the specs it has read, their
+/// counts as changed so far, added to the store once at the end (`flush`),
+/// so that the operations of a batch read a spec once and write its counts
+/// once.
 pub struct Tx<'a> {
     c: &'a dyn Db,
     now: Time,
-    rng: &'a mut StdRng,
+    rng: &'a Mutex<StdRng>,
     counts: HashMap<i64, SpecCounts>,
 }
 
 impl<'a> Tx<'a> {
-    /// An operation at `now` on the connection's open transaction.
-    pub fn new(c: &'a dyn Db, now: Time, rng: &'a mut StdRng) -> Self {
+    /// The view of the connection's open transaction; the scheduler draws
+    /// from `rng`, locked only for the draw (connections of one store run
+    /// operations at once and share it).
+    pub fn new(c: &'a dyn Db, rng: &'a Mutex<StdRng>) -> Self {
         Tx {
             c,
-            now,
+            now: DateTime::<Utc>::MIN_UTC,
             rng,
             counts: HashMap::new(),
         }
     }
 
-    /// Adds the count changes of this operation to the connection's row
-    /// of each spec (`Db::count_shard`): changes are sums, so operations
-    /// of several connections on one spec need not wait on one row.
+    /// Runs one operation at `now`: the outcome the caller sees, or the
+    /// store failure that must roll the operation back (the store rolls
+    /// back to its savepoint, or the whole transaction; the counts it
+    /// changed are forgotten here).
+    pub fn op(&mut self, now: Time, op: Op) -> R<coordinate::Result<Reply>> {
+        self.now = now;
+        let before = self.counts.clone();
+        match self.run(op) {
+            Ok(reply) => Ok(Ok(reply)),
+            Err(DbError::Api(e)) => Ok(Err(e)),
+            Err(e) => {
+                self.counts = before;
+                Err(e)
+            }
+        }
+    }
+
+    /// Adds the count changes of the transaction to the connection's row
+    /// of each spec (`Db::count_shard`), before the commit: changes are
+    /// sums, so transactions of several connections on one spec need not
+    /// wait on one row.
     pub fn flush(&mut self) -> R<()> {
         let mut stmt = self.c.prepare_cached(
             "INSERT INTO spec_counts (spec, shard, available, delayed, pending, finished, failed) \
@@ -1140,7 +1150,7 @@ impl<'a> Tx<'a> {
                 .filter(|(_, n, m)| rules::request_admits(req, n, m))
                 .map(|(_, n, m)| (n.as_str(), m)),
             self.now,
-            &mut *self.rng,
+            &mut *self.rng.lock().unwrap_or_else(PoisonError::into_inner),
         )
         .map(str::to_owned);
         let Some(chosen) = chosen else {
@@ -1172,6 +1182,8 @@ impl<'a> Tx<'a> {
             tx: self,
             spec,
             worker,
+            want: rules::request_count(&meta, req),
+            next: std::collections::VecDeque::new(),
             failure: None,
         };
         let claimed = match rules::request_attempts(&mut claims, &meta, req, now) {
@@ -1883,6 +1895,11 @@ struct SqlClaims<'t, 'a> {
     tx: &'t mut Tx<'a>,
     spec: i64,
     worker: i64,
+    /// How many units the request takes (`rules::request_count`): the
+    /// candidates are read that many at a time.
+    want: i64,
+    /// Available units read and locked, not yet handed out, best first.
+    next: std::collections::VecDeque<(i64, String)>,
     /// A store failure, kept whole (its SQLite code decides between
     /// `Storage` and `Unavailable`) while `rules` sees a stand-in error.
     failure: Option<DbError>,
@@ -1919,18 +1936,22 @@ impl Claims for SqlClaims<'_, '_> {
     ) -> coordinate::Result<Option<(Claimed, u64)>> {
         let (spec, worker) = (self.spec, self.worker);
         let tx = &mut *self.tx;
+        let (want, next) = (self.want, &mut self.next);
         let r = (|| {
-            // The best unit no other connection is claiming: claims of one
-            // spec do not wait on each other.
-            let next: Option<(i64, String)> =
-                tx.c.prepare_cached(&format!(
+            if next.is_empty() {
+                // The best units no other connection is claiming (claims
+                // of one spec do not wait on each other), read in one walk
+                // of the index for the whole request.
+                let mut stmt = tx.c.prepare_cached(&format!(
                     "SELECT id, name FROM work_units WHERE spec = ?1 AND queue = 0 \
-                     ORDER BY prio DESC, name LIMIT 1{}",
+                     ORDER BY prio DESC, name LIMIT ?2{}",
                     tx.c.lock(Lock::SkipLocked)
-                ))?
-                .query_row([spec], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let Some((unit, name)) = next else {
+                ))?;
+                for row in stmt.query_map(params![spec, want], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                    next.push_back(row?);
+                }
+            }
+            let Some((unit, name)) = next.pop_front() else {
                 return Ok(None);
             };
             tx.adjust(spec, |c| c.available -= 1)?;

@@ -9,14 +9,17 @@
 //! `postgres` crate knows (`connect_timeout`, `application_name`,
 //! `options`, `keepalives`, `target_session_attrs`, ...), one is
 //! Coordinate's: `schema=NAME` keeps the store's tables in that schema
-//! (created if absent), so one database can hold several stores. No TLS:
+//! (created if absent), so one database can hold several stores, and
+//! `pool_size=N` (1-1000) caps the connections of one backend. No TLS:
 //! `sslmode=require` is refused when the connection is made.
 //!
 //! # Connections and threads
-//! A backend holds one connection behind a mutex, like the SQLite backend:
-//! a process that wants several connections opens several backends (the
-//! daemon serves many clients through one backend per store; the calls of
-//! one connection run one at a time). The `postgres` crate is the blocking
+//! A backend holds a small pool of connections: a call takes an idle one
+//! (or opens one, up to `pool_size`, a URL parameter, 8 by default; or
+//! waits for one), runs on it, and puts it back. A process that calls from
+//! one thread at a time (a worker) opens one connection; the daemon, which
+//! serves many clients through one backend per store, runs up to
+//! `pool_size` calls at once. The `postgres` crate is the blocking
 //! client: it must be called from plain threads, never from a task of an
 //! async runtime (it runs its own small runtime per call); `coordinated`
 //! calls stores from `spawn_blocking` threads, where that holds. Opening,
@@ -59,7 +62,7 @@
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use coordinate::backend::{Op, Reply};
@@ -99,7 +102,12 @@ pub struct PgUrl {
     pub schema: Option<String>,
     /// The URL without its password, for messages.
     pub display: String,
+    /// How many connections one backend may hold (`pool_size`).
+    pub pool_size: usize,
 }
+
+/// Connections a backend holds at most, unless the URL says `pool_size`.
+const POOL_SIZE: usize = 8;
 
 fn bad(url: &str, why: &str) -> Error {
     Error::BadUrl {
@@ -148,6 +156,7 @@ impl PgUrl {
             None => (url, None),
         };
         let mut schema = None;
+        let mut pool_size = POOL_SIZE;
         let mut rest = Vec::new();
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
@@ -159,6 +168,15 @@ impl PgUrl {
                         ));
                     }
                     schema = Some(name.to_owned());
+                }
+                Some(("pool_size", n)) => {
+                    pool_size = n
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| {
+                            bad(&display, "pool_size must be a number from 1 to 1000")
+                        })?;
                 }
                 _ => rest.push(pair),
             }
@@ -177,6 +195,7 @@ impl PgUrl {
             config,
             schema,
             display,
+            pool_size,
         })
     }
 }
@@ -244,11 +263,22 @@ enum Failed {
     Fail(Error),
 }
 
+/// The connections of a backend.
+#[derive(Default)]
+struct Pool {
+    /// Connections no call is using.
+    idle: Vec<PgConn>,
+    /// Connections open (idle or in use) or being opened.
+    open: usize,
+}
+
 /// A Coordinate store on a PostgreSQL server.
 pub struct PgBackend {
     url: PgUrl,
     timeout: Duration,
-    conn: Mutex<Option<PgConn>>,
+    pool: Mutex<Pool>,
+    /// Signalled when a connection goes back to the pool (or closes).
+    returned: Condvar,
     closed: AtomicBool,
     rng: Mutex<StdRng>,
     clock: Arc<dyn Clock>,
@@ -280,7 +310,8 @@ impl PgBackend {
         let backend = PgBackend {
             url: parsed,
             timeout,
-            conn: Mutex::new(None),
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
             closed: AtomicBool::new(false),
             rng: Mutex::new(rng),
             clock: options
@@ -290,7 +321,10 @@ impl PgBackend {
         };
         let conn = backend.connect()?;
         backend.migrate(&conn)?;
-        *backend.lock() = Some(conn);
+        let mut pool = backend.lock();
+        pool.open = 1;
+        pool.idle.push(conn);
+        drop(pool);
         Ok(backend)
     }
 
@@ -299,8 +333,52 @@ impl PgBackend {
         &self.url.display
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<PgConn>> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle connection, or a new one while fewer than `pool_size` are
+    /// open, or the first one a call puts back.
+    fn checkout(&self) -> Result<PgConn> {
+        let mut pool = self.lock();
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return Err(Error::Gone);
+            }
+            while let Some(conn) = pool.idle.pop() {
+                if !conn.is_closed() {
+                    return Ok(conn);
+                }
+                pool.open -= 1;
+                off_runtime(move || drop(conn));
+            }
+            if pool.open < self.url.pool_size {
+                pool.open += 1;
+                drop(pool);
+                return self.connect().inspect_err(|_| self.checkin(None));
+            }
+            pool = self
+                .returned
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Puts a connection back (`None`: it was lost), closing it if the
+    /// backend is closed or the connection broke.
+    fn checkin(&self, conn: Option<PgConn>) {
+        let mut pool = self.lock();
+        match conn {
+            Some(conn) if !conn.is_closed() && !self.closed.load(Ordering::Acquire) => {
+                pool.idle.push(conn);
+            }
+            other => {
+                pool.open -= 1;
+                drop(pool);
+                off_runtime(move || drop(other));
+            }
+        }
+        self.returned.notify_one();
     }
 
     fn connect(&self) -> Result<PgConn> {
@@ -398,13 +476,6 @@ impl PgBackend {
         }
     }
 
-    /// Runs one operation inside the open transaction (as SQLite's).
-    fn one(&self, conn: &PgConn, op: Op) -> std::result::Result<Result<Reply>, DbError> {
-        let now = self.clock.now();
-        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        model::run_one(conn, now, &mut rng, op)
-    }
-
     /// One try: the whole call in one transaction.
     fn once(
         &self,
@@ -413,8 +484,7 @@ impl PgBackend {
         savepoints: bool,
     ) -> std::result::Result<Vec<Result<Reply>>, Failed> {
         let u = &self.url.display;
-        let fail = |e: SqlError| {
-            let e = DbError::Sql(e);
+        let fail_db = |e: DbError| {
             rollback(conn);
             if retryable(&e) {
                 Failed::Retry(db_error(u, e))
@@ -422,37 +492,50 @@ impl PgBackend {
                 Failed::Fail(db_error(u, e))
             }
         };
-        conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")
-            .map_err(fail)?;
+        let fail = |e: SqlError| fail_db(DbError::Sql(e));
+        // The statements without parameters between operations (begin,
+        // savepoints, commit) go to the server together, one round trip.
+        let mut between = String::from("BEGIN ISOLATION LEVEL READ COMMITTED");
+        let add = |between: &mut String, statement: &str| {
+            if !between.is_empty() {
+                between.push_str("; ");
+            }
+            between.push_str(statement);
+        };
+        let mut tx = model::Tx::new(conn, &self.rng);
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {
-                conn.batch("SAVEPOINT op").map_err(fail)?;
+                add(&mut between, "SAVEPOINT op");
             }
-            match self.one(conn, op.clone()) {
+            conn.batch(&between).map_err(fail)?;
+            between.clear();
+            match tx.op(self.clock.now(), op.clone()) {
                 Ok(outcome) => {
                     if savepoints {
-                        conn.batch("RELEASE op").map_err(fail)?;
+                        add(&mut between, "RELEASE op");
                     }
                     results.push(outcome);
                 }
                 Err(e) => {
-                    let again = retryable(&e);
-                    if again || !savepoints || conn.is_closed() {
-                        rollback(conn);
-                        let err = db_error(u, e);
-                        return Err(if again {
-                            Failed::Retry(err)
-                        } else {
-                            Failed::Fail(err)
-                        });
+                    if retryable(&e) || !savepoints || conn.is_closed() {
+                        return Err(fail_db(e));
                     }
-                    conn.batch("ROLLBACK TO op; RELEASE op").map_err(fail)?;
+                    add(&mut between, "ROLLBACK TO op; RELEASE op");
                     results.push(Err(db_error(u, e)));
                 }
             }
         }
-        conn.batch("COMMIT").map_err(fail)?;
+        // The counts, inside the last operation's savepoint (a failure
+        // here rolls the whole call back anyway), unless that operation
+        // is being rolled back.
+        if between.contains("ROLLBACK") {
+            conn.batch(&between).map_err(fail)?;
+            between.clear();
+        }
+        tx.flush().map_err(fail_db)?;
+        add(&mut between, "COMMIT");
+        conn.batch(&between).map_err(fail)?;
         Ok(results)
     }
 
@@ -460,7 +543,20 @@ impl PgBackend {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Gone);
         }
-        let mut guard = self.lock();
+        let mut conn = Some(self.checkout()?);
+        let result = self.tries(&mut conn, &ops, savepoints);
+        self.checkin(conn);
+        result
+    }
+
+    /// The call on `conn` (opened again if it broke), retried while it
+    /// meets deadlocks or serialization failures.
+    fn tries(
+        &self,
+        conn: &mut Option<PgConn>,
+        ops: &[Op],
+        savepoints: bool,
+    ) -> Result<Vec<Result<Reply>>> {
         let mut last = None;
         for attempt in 0..TRIES {
             if attempt > 0 {
@@ -472,22 +568,19 @@ impl PgBackend {
                 let pause = cap / 2 + jitter % (cap / 2 + 1);
                 std::thread::sleep(Duration::from_micros(pause));
             }
-            if guard.as_ref().is_none_or(PgConn::is_closed) {
-                *guard = None;
-                *guard = Some(self.connect()?);
+            if conn.as_ref().is_none_or(PgConn::is_closed) {
+                if let Some(broken) = conn.take() {
+                    off_runtime(move || drop(broken));
+                }
+                *conn = Some(self.connect()?);
             }
-            let Some(conn) = guard.as_ref() else {
+            let Some(c) = conn.as_ref() else {
                 return Err(Error::Gone);
             };
-            match self.once(conn, &ops, savepoints) {
+            match self.once(c, ops, savepoints) {
                 Ok(results) => return Ok(results),
                 Err(Failed::Retry(e)) => last = Some(e),
-                Err(Failed::Fail(e)) => {
-                    if conn.is_closed() {
-                        *guard = None;
-                    }
-                    return Err(e);
-                }
+                Err(Failed::Fail(e)) => return Err(e),
             }
         }
         Err(Error::Unavailable {
@@ -514,16 +607,23 @@ impl Backend for PgBackend {
 
     fn close(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
-        let conn = self.lock().take();
-        off_runtime(move || drop(conn));
+        // Calls in flight close theirs when they put them back.
+        let idle = {
+            let mut pool = self.lock();
+            let idle = std::mem::take(&mut pool.idle);
+            pool.open -= idle.len();
+            idle
+        };
+        self.returned.notify_all();
+        off_runtime(move || drop(idle));
         Ok(())
     }
 }
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
-        let conn = self.lock().take();
-        off_runtime(move || drop(conn));
+        let idle = std::mem::take(&mut self.lock().idle);
+        off_runtime(move || drop(idle));
     }
 }
 
@@ -541,14 +641,18 @@ mod tests {
             u.display,
             "postgresql://me:***@127.0.0.1:5433/db?schema=s_1"
         );
-        let u = PgUrl::parse("postgres://me@h1:1,h2:2/db?connect_timeout=3").unwrap();
+        assert_eq!(u.pool_size, POOL_SIZE);
+        let u = PgUrl::parse("postgres://me@h1:1,h2:2/db?connect_timeout=3&pool_size=2").unwrap();
         assert_eq!(u.schema, None);
+        assert_eq!(u.pool_size, 2);
         assert_eq!(u.config.get_hosts().len(), 2);
         for url in [
             "postgresql:db",
             "postgresql://h/db?schema=Bad",
             "postgresql://h/db?schema=",
             "postgresql://h/db?nonsense=1",
+            "postgresql://h/db?pool_size=0",
+            "postgresql://h/db?pool_size=many",
             "sqlite:///x.db",
         ] {
             assert!(

@@ -336,14 +336,6 @@ impl SqliteBackend {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs one operation inside the open transaction; the outcome the
-    /// caller sees, or the store failure that must roll it back.
-    fn one(&self, conn: &Connection, op: Op) -> std::result::Result<Result<Reply>, DbError> {
-        let now = self.clock.now();
-        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        model::run_one(conn, now, &mut rng, op)
-    }
-
     fn run(&self, ops: Vec<Op>, savepoints: bool) -> Result<Vec<Result<Reply>>> {
         let guard = self.lock();
         let conn = guard.as_ref().ok_or(Error::Gone)?;
@@ -352,6 +344,7 @@ impl SqliteBackend {
         conn.prepare_cached("BEGIN IMMEDIATE")
             .and_then(|mut s| s.execute([]))
             .map_err(sql)?;
+        let mut tx = model::Tx::new(conn, &self.rng);
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {
@@ -360,7 +353,7 @@ impl SqliteBackend {
                     return Err(sql(e));
                 }
             }
-            match self.one(conn, op) {
+            match tx.op(self.clock.now(), op) {
                 Ok(outcome) => {
                     if savepoints {
                         if let Err(e) = conn.execute_batch("RELEASE op") {
@@ -385,6 +378,10 @@ impl SqliteBackend {
                     results.push(Err(err));
                 }
             }
+        }
+        if let Err(e) = tx.flush() {
+            rollback(conn);
+            return Err(db_error(p, e));
         }
         if let Err(e) = conn
             .prepare_cached("COMMIT")
