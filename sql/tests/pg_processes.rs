@@ -1,6 +1,7 @@
 //! Several processes on one PostgreSQL store: 8 worker processes with 2
-//! connections each draining one spec (no unit handed out twice, all
-//! finished), kill -9 of worker processes mid-drain (every returned finish
+//! connections each draining one spec of 800,000 units (100,000 per
+//! process, `COORDINATE_PG_UNITS_PER_PROCESS`; requests of 100): no unit
+//! handed out twice, all finished; kill -9 of worker processes mid-drain (every returned finish
 //! recorded, no unit lost), a process that dies holding leases, and
 //! several processes creating the schema at once. The children are the
 //! crate's `coordinate-sql-drill` binary (the drills are in
@@ -27,13 +28,14 @@ fn eight_processes_with_two_connections_each_drain_without_double_handouts() {
     let per: usize = std::env::var("COORDINATE_PG_UNITS_PER_PROCESS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2_500);
+        .unwrap_or(100_000);
     let procs = 8;
     let total = per * procs;
     let u = pg::fresh(&server, "eight");
     let spec = populate(&u, "s", &[], total);
     let start = Instant::now();
-    let seen = drills::work_children(procs, &[&u, "s", "1", "2"]);
+    // Requests of 100, finished in one call each.
+    let seen = drills::work_children(procs, &[&u, "s", "100", "2"]);
     let elapsed = start.elapsed();
     println!(
         "{procs} processes x 2 connections drained {total} units in {:.2?}: {:.0} units/s",

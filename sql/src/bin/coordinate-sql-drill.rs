@@ -135,14 +135,29 @@ fn drain(
             std::thread::sleep(Duration::from_millis(20));
             continue;
         }
-        for a in attempts {
-            call(
-                b,
-                Op::Finish {
+        // Batches are finished in one call (one transaction), then logged.
+        if attempts.len() > 1 {
+            let ops = attempts
+                .iter()
+                .map(|a| Op::Finish {
                     attempt: a.id,
                     data: None,
-                },
-            )?;
+                })
+                .collect();
+            for r in b.batch(ops).map_err(|e| format!("{}: {e}", e.code()))? {
+                r.map_err(|e| format!("{}: {e}", e.code()))?;
+            }
+        }
+        for a in &attempts {
+            if attempts.len() == 1 {
+                call(
+                    b,
+                    Op::Finish {
+                        attempt: a.id,
+                        data: None,
+                    },
+                )?;
+            }
             let mut out = out.lock();
             let line = if verbose_ids {
                 writeln!(out, "attempt {} {}", a.id, a.unit.name)
