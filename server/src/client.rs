@@ -9,12 +9,18 @@
 //! first), one system call to send a request and one or two to read its
 //! answer, which is most of what a round trip on loopback costs the client.
 //!
+//! - Several daemons: `http://host1:port1,host2:port2/` names daemons of
+//!   one shared store (PostgreSQL); calls go to one of them until it fails
+//!   in transport, then to the next.
 //! - A transport failure (no connection, reset, timeout) is
-//!   [`Error::Unavailable`]. It is retried (twice, after 50 and 200 ms) only
-//!   for operations that [`Op::is_idempotent`] says may run twice; never for
-//!   `finish`, `request_attempts` and the other non-idempotent calls, whose
-//!   failure the caller sees (a batch is retried only when all its
-//!   operations are idempotent).
+//!   [`Error::Unavailable`]. A request that was never sent (no connection
+//!   could be made) goes to the next daemon at once. A request that may
+//!   have reached its daemon is repeated (on the next daemon, then on all
+//!   of them again after 50 and 200 ms) only for operations that
+//!   [`Op::is_idempotent`] says may run twice; never for `finish`,
+//!   `request_attempts` and the other non-idempotent calls, whose failure
+//!   the caller sees (a batch is repeated only when all its operations are
+//!   idempotent); their next call goes to the next daemon.
 //! - `options.clock`: a clock given here is sent as the mock time of every
 //!   request (`X-Coordinate-Mock-Time`), for a daemon in test mode; a daemon
 //!   not in test mode refuses such requests. `now()` reads this clock (the
@@ -31,7 +37,7 @@
 //! terminating proxy in front of the daemon).
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,10 +70,18 @@ const MAX_IDLE: usize = 64;
 /// Pauses before the retries of an idempotent call.
 const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(200)];
 
-/// A [`Backend`] that sends each operation to a `coordinated` daemon.
-pub struct HttpBackend {
+/// One daemon of a client: its connections and base URL.
+struct Target {
     pool: Pool,
     base: String,
+}
+
+/// A [`Backend`] that sends each operation to a `coordinated` daemon.
+pub struct HttpBackend {
+    /// The daemons, in the URL's order (one, unless it lists several).
+    targets: Vec<Target>,
+    /// The daemon calls go to now (an index into `targets`).
+    current: AtomicUsize,
     /// The URL path of the daemon's root (`/` or `/prefix/`).
     path: String,
     clock: Option<Arc<dyn Clock>>,
@@ -80,7 +94,7 @@ pub struct HttpBackend {
 impl std::fmt::Debug for HttpBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpBackend")
-            .field("base", &self.base)
+            .field("base", &self.base_url())
             .field("clock", &self.clock)
             .field("test_store", &self.test_store)
             .finish_non_exhaustive()
@@ -115,8 +129,11 @@ impl HttpBackend {
             Some(i) => (&before_query[..i], &before_query[i..]),
             None => (before_query, "/"),
         };
-        if authority.is_empty() || authority.contains('@') {
-            return Err(bad_url(url, "expected http://host:port/ without user info"));
+        if authority.split(',').any(str::is_empty) || authority.contains('@') {
+            return Err(bad_url(
+                url,
+                "expected http://host:port/ (or host1:port1,host2:port2) without user info",
+            ));
         }
         let mut test_store = None;
         if let Some(query) = query {
@@ -146,10 +163,16 @@ impl HttpBackend {
         {
             return Err(bad_url(url, "spaces or control characters"));
         }
-        let base = format!("http://{authority}{path}");
+        let targets = authority
+            .split(',')
+            .map(|a| Target {
+                pool: Pool::new(a, options.timeout, MAX_IDLE, MAX_ANSWER_BYTES),
+                base: format!("http://{a}{path}"),
+            })
+            .collect();
         Ok(HttpBackend {
-            pool: Pool::new(authority, options.timeout, MAX_IDLE, MAX_ANSWER_BYTES),
-            base,
+            targets,
+            current: AtomicUsize::new(0),
             path,
             clock: options.clock.clone(),
             authorization: options.token.as_ref().map(|t| format!("Bearer {t}")),
@@ -159,9 +182,22 @@ impl HttpBackend {
         })
     }
 
-    /// The daemon's base URL (`http://host:port/`).
+    /// The base URL (`http://host:port/`) of the daemon calls go to now.
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.target(0).base
+    }
+
+    /// The daemon `step` places after the current one.
+    fn target(&self, step: usize) -> &Target {
+        let at = self.current.load(Ordering::Relaxed) + step;
+        &self.targets[at % self.targets.len()]
+    }
+
+    /// Makes the daemon `step` places after the current one current.
+    fn move_on(&self, step: usize) {
+        let n = self.targets.len();
+        let at = (self.current.load(Ordering::Relaxed) + step) % n;
+        self.current.store(at, Ordering::Relaxed);
     }
 
     fn check_open(&self) -> Result<()> {
@@ -174,7 +210,7 @@ impl HttpBackend {
 
     /// One round trip: `method` on `path` with a MessagePack body; the
     /// answer's MessagePack body decoded as `T`. `retry`: whether a
-    /// transport failure may be retried.
+    /// request that may have reached its daemon may be sent again.
     fn round_trip<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
@@ -182,24 +218,44 @@ impl HttpBackend {
         body: &[u8],
         retry: bool,
     ) -> Result<T> {
-        let head = self.head(method, path);
-        let mut attempt = 0;
+        let n = self.targets.len();
+        // Each round tries every daemon once, from the current one.
+        let mut pauses = RETRY_PAUSES.iter();
         loop {
-            match self.pool.send(&head, body) {
-                Ok(answer) => return self.decode(answer.status, &answer.body),
-                Err(failure) => {
-                    if retry && attempt < RETRY_PAUSES.len() {
-                        std::thread::sleep(RETRY_PAUSES[attempt]);
-                        attempt += 1;
-                        continue;
+            let mut last = None;
+            for step in 0..n {
+                let target = self.target(step);
+                match target.pool.send(&self.head(target, method, path), body) {
+                    Ok(answer) => {
+                        self.move_on(step);
+                        return self.decode(target, answer.status, &answer.body);
                     }
-                    let note = if retry {
+                    Err(failure) => {
+                        let may_repeat = retry || !failure.sent;
+                        last = Some((target, failure));
+                        if !may_repeat {
+                            // This call's failure is the caller's; the next
+                            // call goes to the next daemon.
+                            self.move_on(step + 1);
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some((target, failure)) = last else {
+                return Err(Error::Gone);
+            };
+            let repeatable = retry || !failure.sent;
+            match pauses.next() {
+                Some(pause) if repeatable => std::thread::sleep(*pause),
+                _ => {
+                    let note = if repeatable {
                         ""
                     } else {
                         " (not retried: the operation may or may not have run)"
                     };
                     return Err(Error::Unavailable {
-                        reason: format!("{method} {}{path}: {}{note}", self.base, failure.reason),
+                        reason: format!("{method} {}{path}: {}{note}", target.base, failure.reason),
                     });
                 }
             }
@@ -207,14 +263,14 @@ impl HttpBackend {
     }
 
     /// The request line and headers (without the body's length).
-    fn head(&self, method: &str, path: &str) -> Vec<u8> {
+    fn head(&self, target: &Target, method: &str, path: &str) -> Vec<u8> {
         let mut head = String::with_capacity(256);
         let _ = write!(
             head,
             "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: coordinate-client/{}\r\n\
              Accept: {MEDIA_TYPE}\r\nContent-Type: {MEDIA_TYPE}\r\n",
             self.path,
-            self.pool.authority(),
+            target.pool.authority(),
             env!("CARGO_PKG_VERSION"),
         );
         if let Some(auth) = &self.authorization {
@@ -238,17 +294,22 @@ impl HttpBackend {
 
     /// The daemon's answer: a 200 body decoded as `T`, or the error of a
     /// refusal.
-    fn decode<T: serde::de::DeserializeOwned>(&self, status: u16, bytes: &[u8]) -> Result<T> {
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        target: &Target,
+        status: u16,
+        bytes: &[u8],
+    ) -> Result<T> {
         if status == 200 {
             return wire::decode::<T>(bytes, 1 << 12).map_err(|e| Error::Storage {
                 reason: format!(
                     "the daemon at {} sent an undecodable answer: {e}",
-                    self.base
+                    target.base
                 ),
             });
         }
         let problem = wire::decode::<Problem>(bytes, 4).ok();
-        Err(refusal_error(status, problem, &self.base))
+        Err(refusal_error(status, problem, &target.base))
     }
 }
 
@@ -331,7 +392,9 @@ impl Backend for HttpBackend {
         if self.test_store.is_some() {
             self.round_trip::<Result<Reply>>("DELETE", "v1/test-store", &[], true)??;
         }
-        self.pool.clear();
+        for target in &self.targets {
+            target.pool.clear();
+        }
         Ok(())
     }
 }

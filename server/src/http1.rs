@@ -35,12 +35,16 @@ pub(crate) struct Answer {
 pub(crate) struct Failure {
     /// What went wrong, for the error message.
     pub(crate) reason: String,
+    /// Whether the request may have reached the server (false: no
+    /// connection could be made, nothing was sent).
+    pub(crate) sent: bool,
 }
 
 impl Failure {
     fn new(what: &str, e: impl std::fmt::Display) -> Failure {
         Failure {
             reason: format!("{what}: {e}"),
+            sent: true,
         }
     }
 }
@@ -173,7 +177,7 @@ impl Pool {
     /// One request: `head` (the request line and headers, each line ending
     /// in CRLF, without the blank line) and `body`; the answer.
     pub(crate) fn send(&self, head: &[u8], body: &[u8]) -> Result<Answer, Failure> {
-        let mut conn = self.take()?;
+        let mut conn = self.take().map_err(|f| Failure { sent: false, ..f })?;
         let mut out = Vec::with_capacity(head.len() + body.len() + 32);
         out.extend_from_slice(head);
         out.extend_from_slice(b"Content-Length: ");

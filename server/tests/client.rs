@@ -407,20 +407,134 @@ fn tokens_and_transport_failures() {
         right.call(Op::Namespaces),
         Ok(Reply::Namespaces(_))
     ));
-    // A stopped daemon: Unavailable, retried only for idempotent operations.
+    // A stopped daemon: Unavailable; nothing was sent, so any call may be
+    // (and was) tried again.
     let url = d.url();
     d.stop().unwrap();
     let gone = client(&url, ConnectOptions::default());
-    match gone.call(Op::Namespaces) {
-        Err(Error::Unavailable { reason }) => assert!(!reason.contains("not retried"), "{reason}"),
+    for op in [
+        Op::Namespaces,
+        Op::Finish {
+            attempt: 1,
+            data: None,
+        },
+    ] {
+        match gone.call(op) {
+            Err(Error::Unavailable { reason }) => {
+                assert!(!reason.contains("not retried"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// A server that takes each request and closes the connection without an
+/// answer (a daemon dying mid-call); its `host:port` and how many requests
+/// it took.
+fn dying_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = taken.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            if stream.read(&mut buf).unwrap_or(0) > 0 {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    (addr, taken)
+}
+
+#[test]
+fn several_daemons_fail_over_without_repeating_what_may_have_run() {
+    use std::sync::atomic::Ordering;
+    let d = common::daemon(false);
+    let live = d
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    // A dead daemon first: every call goes on to the live one.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let b = client(
+        &format!("http://{dead_addr},{live}/"),
+        ConnectOptions::default(),
+    );
+    let (ns, spec) = fill(&b, "failover", 3);
+    assert_eq!(b.base_url(), d.url(), "the live daemon is current");
+    let Reply::Worker(Some(w)) = b
+        .call(Op::Worker {
+            ns,
+            name: "w".into(),
+        })
+        .unwrap()
+    else {
+        panic!("worker")
+    };
+    let Reply::Attempts(a) = b
+        .call(Op::RequestAttempts {
+            worker: w.id,
+            request: AttemptRequest::default(),
+        })
+        .unwrap()
+    else {
+        panic!("attempts")
+    };
+    assert_eq!(a.len(), 1);
+
+    // A daemon that dies holding each request: an idempotent call goes on
+    // to the live daemon; a finish is not sent twice (the caller sees
+    // Unavailable), and the next call goes to the live daemon.
+    let (dying, taken) = dying_server();
+    let b = client(
+        &format!("http://{dying},{live}/"),
+        ConnectOptions::default(),
+    );
+    assert!(matches!(b.call(Op::Namespaces), Ok(Reply::Namespaces(_))));
+    assert_eq!(taken.load(Ordering::SeqCst), 1);
+    let b = client(
+        &format!("http://{dying},{live}/"),
+        ConnectOptions::default(),
+    );
+    let finish = Op::Finish {
+        attempt: a[0].id,
+        data: None,
+    };
+    match b.call(finish.clone()) {
+        Err(Error::Unavailable { reason }) => {
+            assert!(reason.contains("not retried"), "{reason}");
+            assert!(reason.contains(&dying), "{reason}");
+        }
         other => panic!("{other:?}"),
     }
-    match gone.call(Op::Finish {
-        attempt: 1,
-        data: None,
-    }) {
-        Err(Error::Unavailable { reason }) => assert!(reason.contains("not retried"), "{reason}"),
-        other => panic!("{other:?}"),
+    assert_eq!(taken.load(Ordering::SeqCst), 2, "the finish was sent once");
+    assert_eq!(
+        b.base_url(),
+        d.url(),
+        "the next call goes to the live daemon"
+    );
+    assert_eq!(b.call(finish), Ok(Reply::Done));
+    assert_eq!(taken.load(Ordering::SeqCst), 2);
+    let Reply::StatusCounts(c) = b.call(Op::CountWorkUnitStatus { spec }).unwrap() else {
+        panic!("counts")
+    };
+    assert_eq!(c.get(&WorkUnitStatus::Finished), Some(&1));
+
+    // A bad list is a bad URL.
+    for url in ["http://a:1,/", "http://,b:2/"] {
+        assert!(
+            matches!(
+                HttpBackend::new(url, &Default::default()),
+                Err(Error::BadUrl { .. })
+            ),
+            "{url}"
+        );
     }
 }
 
