@@ -474,8 +474,13 @@ mod tests {
                 data: None,
             })
             .unwrap_err();
+        // Nothing was sent: the finish was tried again, and no note says
+        // it may have run.
         match e {
-            Error::Unavailable { reason } => assert!(reason.contains("not retried"), "{reason}"),
+            Error::Unavailable { reason } => {
+                assert!(reason.contains("cannot connect"), "{reason}");
+                assert!(!reason.contains("not retried"), "{reason}");
+            }
             other => panic!("expected Unavailable, got {other:?}"),
         }
         b.close().unwrap();
