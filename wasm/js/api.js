@@ -941,6 +941,46 @@ function guardClock(MockClock) {
   Object.defineProperty(proto, '__coordinateGuarded', { value: true });
 }
 
+// ----------------------------------------------------------------- shapes
+//
+// V8 gives each object a hidden class (a "map") and reaches the map of a
+// handle or record by adding its fields one by one (a chain of map
+// transitions from the class's initial map). Those transitions are weak: a
+// map lives only while some object has it. So once every object of a
+// Coordinate is garbage (a store dropped after use, or just a moment with
+// no Attempt alive), the next major GC frees the maps, throws away all the
+// optimized code that checks for them ("weak objects" in --trace-deopt:
+// requestAttempts, finish, the reply reader), and the next Coordinate's
+// calls start again in the interpreter and compile everything anew. That
+// was most of the fixed cost of a short drain (BENCHMARKS.md, 10k units).
+//
+// One small Coordinate, made here once per module with a handle of each
+// class and an attempt, holds one object of every such map for the life of
+// the module, so the maps and the code compiled for them survive. A second
+// handle of each class is freed, so that the field `_c` already holds
+// `null` somewhere: V8 then need not widen the field's type (and deoptimize
+// again) the first time a program calls `free()`.
+let shapes = null;
+
+function keepShapes() {
+  const coord = new Coordinate({ seed: 0 });
+  const ns = coord.namespace('');
+  const spec = ns.setWorkSpec({ name: 'shapes' });
+  const unit = spec.addWorkUnit('u');
+  const worker = ns.worker('w');
+  const [attempt] = worker.requestAttempts();
+  const freed = [
+    coord,
+    coord.namespace(''),
+    ns.workSpec('shapes'),
+    spec.workUnit('u'),
+    ns.worker('w'),
+    unit.activeAttempt(),
+  ];
+  for (const handle of freed) handle.free();
+  shapes = [coord, ns, spec, unit, worker, attempt, freed];
+}
+
 /** Connects this module to the initialized wasm-bindgen module. */
 export function install(module) {
   wasm = module;
@@ -948,4 +988,5 @@ export function install(module) {
   F64 = new Float64Array(0);
   module.__setErrorFactory(makeError);
   guardClock(module.MockClock);
+  if (shapes === null) keepShapes();
 }
