@@ -8,10 +8,18 @@
 // as drain_profile measures it). Also reports the size of the .wasm, raw and
 // gzipped.
 //
+// "Node" is warm: the process has drained 40k units before (the JIT has
+// compiled the binding), as a long-running program is. "Node cold" is the
+// first drain of a fresh Node process (`--cold`, a child process per run,
+// nothing run before it but the module's import): what a program's first
+// requests cost, JIT warm-up included. Native needs no warm-up, and every
+// native run is the first drain of a fresh process too.
+//
 //   make bench-wasm
 //   # or: scripts/wasm-build.sh &&
 //   #     cargo build --release -p coordinate --example drain_profile &&
-//   #     node --expose-gc wasm/bench/drain.mjs [--clock wall] [N...]
+//   #     node --expose-gc wasm/bench/drain.mjs [N...]
+//   node --expose-gc wasm/bench/drain.mjs --cold N B   # one cold drain, as the table runs it
 import { execFileSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -22,6 +30,7 @@ import { Coordinate, MockClock } from '../pkg-node/index.js';
 import { __benchDrainInWasm as drainInWasm } from '../pkg-node/coordinate_wasm.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
 const NATIVE = process.env.NATIVE_DRAIN ?? `${REPO}target/release/examples/drain_profile`;
 const SIZES = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [10_000, 100_000, 1_000_000];
 const BATCHES = [1, 100];
@@ -77,6 +86,22 @@ function nativeDrain(n, batch) {
   return Number(m[1]);
 }
 
+/** The first drain of a fresh Node process (see the top). */
+function coldDrain(n, batch) {
+  const out = execFileSync(process.execPath, ['--expose-gc', SELF, '--cold', String(n), String(batch)], {
+    encoding: 'utf8',
+  });
+  const m = out.match(/cold_ns_per_unit=([\d.]+)/);
+  if (!m) throw new Error(`unexpected output of the --cold child: ${out}`);
+  return Number(m[1]);
+}
+
+if (process.argv[2] === '--cold') {
+  const [n, batch] = process.argv.slice(3).map(Number);
+  console.log(`cold_ns_per_unit=${jsDrain(n, batch).toFixed(1)}`);
+  process.exit(0);
+}
+
 // Best of the runs, as the Python benchmark reports: on a shared machine the
 // slower runs measure the other jobs.
 const best = (xs) => Math.min(...xs);
@@ -95,36 +120,43 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; node ${process.version}`);
 console.log(`best of ${REPEATS} runs each, drain only (request + finish), wall-clock ns per unit:`);
 console.log('');
-console.log('| N | batch | native ns/unit | Node (wasm) ns/unit | ratio | Node, free() each ns/unit | ratio | engine alone in wasm ns/unit |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| N | batch | native ns/unit | Node (wasm) ns/unit | ratio | Node, free() each ns/unit | ratio ' +
+    '| Node cold ns/unit | ratio | engine alone in wasm ns/unit |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const n of SIZES) {
   for (const batch of BATCHES) {
     const js = [];
     const jsFree = [];
     const rs = [];
     const inWasm = [];
+    const cold = [];
     for (let r = 0; r < REPEATS; r++) {
       rs.push(nativeDrain(n, batch)); // interleaved, so load changes hit all
+      cold.push(coldDrain(n, batch));
       js.push(jsDrain(n, batch));
       await settle();
       jsFree.push(jsDrain(n, batch, true));
       await settle();
       inWasm.push((drainInWasm(n, batch, () => performance.now()) * 1e6) / n);
     }
-    const [native, node, nodeFree, engine] = [rs, js, jsFree, inWasm].map(best);
+    const [native, node, nodeFree, nodeCold, engine] = [rs, js, jsFree, cold, inWasm].map(best);
     console.log(
       `| ${n.toLocaleString('en')} | ${batch} | ${native.toFixed(0)} | ${node.toFixed(0)} | ${(node / native).toFixed(2)}× ` +
-        `| ${nodeFree.toFixed(0)} | ${(nodeFree / native).toFixed(2)}× | ${engine.toFixed(0)} |`,
+        `| ${nodeFree.toFixed(0)} | ${(nodeFree / native).toFixed(2)}× ` +
+        `| ${nodeCold.toFixed(0)} | ${(nodeCold / native).toFixed(2)}× | ${engine.toFixed(0)} |`,
     );
   }
 }
 
 console.log('');
 console.log('"Node": attempts are dropped (plain objects holding ids: nothing to free); "free() each":');
-console.log('`a.free()` after `a.finish()` (it only retires the handle). "engine alone in wasm": the');
-console.log('same loop written in Rust and run inside the module (no JavaScript per unit): what the');
-console.log('engine costs compiled to wasm; the rest of the Node column is the binding (the calls,');
-console.log('one small Attempt object per unit, GC).');
+console.log('`a.free()` after `a.finish()` (it only retires the handle). "Node cold": the first drain of');
+console.log('a fresh Node process (JIT warm-up included); the other Node columns follow a warm-up drain.');
+console.log('"engine alone in wasm": the same loop written in Rust and run inside the module (no');
+console.log('JavaScript per unit): what the engine costs compiled to wasm; the rest of the Node column');
+console.log('is the binding (the calls, one small Attempt object per unit, GC).');
 
 const wasmFile = fileURLToPath(new URL('../pkg-node/coordinate_wasm_bg.wasm', import.meta.url));
 const bytes = readFileSync(wasmFile);

@@ -159,7 +159,9 @@ let memory = null;
 let F64 = new Float64Array(0);
 let U8 = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const CODES = [];
+// An Array of each length up to 64 for the char codes of short names
+// (setting an Array's length on every call costs more than the copy).
+const CODES = Array.from({ length: 65 }, (_, n) => new Array(n).fill(0));
 let NAMES = '';
 let at = 0;
 let pos = 0;
@@ -190,9 +192,9 @@ function begin(c, ptr) {
     NAMES = '';
   } else if (flags & 1 && namesLen <= 64) {
     // Short ASCII (a batch of one): cheaper than TextDecoder or a subarray.
-    CODES.length = namesLen;
-    for (let i = 0; i < namesLen; i++) CODES[i] = U8[namesAt + i];
-    NAMES = String.fromCharCode.apply(null, CODES);
+    const codes = CODES[namesLen];
+    for (let i = 0; i < namesLen; i++) codes[i] = U8[namesAt + i];
+    NAMES = String.fromCharCode.apply(null, codes);
   } else {
     NAMES = decoder.decode(U8.subarray(namesAt, namesAt + namesLen));
   }
@@ -296,6 +298,11 @@ function quoted(name) {
     }
   });
   return `"${body}"`;
+}
+
+/** Throws the error that the last failed call of a Result-less export kept. */
+function thrown() {
+  throw wasm.__takeError();
 }
 
 function freed(handle) {
@@ -749,7 +756,12 @@ export class Worker extends Handle {
   requestAttempts(request) {
     const c = this._c ?? freed(this);
     const w = this._w;
-    return attemptList(c, wasm.__workerRequestAttempts(c, w.ns.id, w.id, request));
+    // No request: the export without a request and without a Result (0 = it threw).
+    const ptr =
+      request === undefined || request === null
+        ? wasm.__workerRequestAttempts(c, w.ns.id, w.id)
+        : wasm.__workerRequestAttemptsWith(c, w.ns.id, w.id, request);
+    return attemptList(c, ptr === 0 ? thrown() : ptr);
   }
 
   /** Starts an attempt on `workUnit` regardless of its state; `lifetimeMs` 0 or absent means 15 minutes. */
@@ -867,7 +879,13 @@ export class Attempt extends Handle {
   finish(data) {
     const u = this._u;
     const w = this._w;
-    wasm.__attFinish(this._c ?? freed(this), u.spec.ns.id, u.spec.id, u.hi, u.lo, w.ns.id, w.id, this._id, data);
+    const c = this._c ?? freed(this);
+    if (data === undefined || data === null) {
+      // The export without data and without a Result (false = it threw).
+      if (!wasm.__attFinish(c, u.spec.ns.id, u.spec.id, u.hi, u.lo, w.ns.id, w.id, this._id)) thrown();
+    } else {
+      wasm.__attFinishWith(c, u.spec.ns.id, u.spec.id, u.hi, u.lo, w.ns.id, w.id, this._id, data);
+    }
   }
 
   /** Fails the work for good, optionally replacing the data. */
@@ -941,6 +959,46 @@ function guardClock(MockClock) {
   Object.defineProperty(proto, '__coordinateGuarded', { value: true });
 }
 
+// ----------------------------------------------------------------- shapes
+//
+// V8 gives each object a hidden class (a "map") and reaches the map of a
+// handle or record by adding its fields one by one (a chain of map
+// transitions from the class's initial map). Those transitions are weak: a
+// map lives only while some object has it. So once every object of a
+// Coordinate is garbage (a store dropped after use, or just a moment with
+// no Attempt alive), the next major GC frees the maps, throws away all the
+// optimized code that checks for them ("weak objects" in --trace-deopt:
+// requestAttempts, finish, the reply reader), and the next Coordinate's
+// calls start again in the interpreter and compile everything anew. That
+// was most of the fixed cost of a short drain (BENCHMARKS.md, 10k units).
+//
+// One small Coordinate, made here once per module with a handle of each
+// class and an attempt, holds one object of every such map for the life of
+// the module, so the maps and the code compiled for them survive. A second
+// handle of each class is freed, so that the field `_c` already holds
+// `null` somewhere: V8 then need not widen the field's type (and deoptimize
+// again) the first time a program calls `free()`.
+let shapes = null;
+
+function keepShapes() {
+  const coord = new Coordinate({ seed: 0 });
+  const ns = coord.namespace('');
+  const spec = ns.setWorkSpec({ name: 'shapes' });
+  const unit = spec.addWorkUnit('u');
+  const worker = ns.worker('w');
+  const [attempt] = worker.requestAttempts();
+  const freed = [
+    coord,
+    coord.namespace(''),
+    ns.workSpec('shapes'),
+    spec.workUnit('u'),
+    ns.worker('w'),
+    unit.activeAttempt(),
+  ];
+  for (const handle of freed) handle.free();
+  shapes = [coord, ns, spec, unit, worker, attempt, freed];
+}
+
 /** Connects this module to the initialized wasm-bindgen module. */
 export function install(module) {
   wasm = module;
@@ -948,4 +1006,5 @@ export function install(module) {
   F64 = new Float64Array(0);
   module.__setErrorFactory(makeError);
   guardClock(module.MockClock);
+  if (shapes === null) keepShapes();
 }

@@ -17,8 +17,31 @@ use std::cell::RefCell;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::JsResult;
+
 thread_local! {
     static FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static KEPT: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+/// The value of `r`, or `failed` with `r`'s error kept for `__takeError`.
+///
+/// How the hottest exports (`Worker.requestAttempts`, `Attempt.finish`)
+/// fail: a `JsResult` return reaches JavaScript as two or three wasm
+/// values, which V8 hands over in a new Array on every call, while one
+/// number is free; `js/api.js` throws `__takeError()` on `failed`.
+pub(crate) fn or_keep<T>(r: JsResult<T>, failed: T) -> T {
+    r.unwrap_or_else(|err| {
+        KEPT.with(|k| *k.borrow_mut() = Some(err));
+        failed
+    })
+}
+
+/// The error that the last failed call of `or_keep` kept (hidden).
+#[wasm_bindgen(js_name = "__takeError", skip_typescript)]
+pub fn take_error() -> JsValue {
+    KEPT.with(|k| k.borrow_mut().take())
+        .unwrap_or_else(|| js_sys::Error::new("coordinate: no error was kept").into())
 }
 
 /// Installs `(code, message) => Error`, the builder of Coordinate errors.

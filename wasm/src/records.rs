@@ -306,8 +306,10 @@ pub(crate) fn query_from_js(v: Option<JsValue>, arg: &str) -> JsResult<WorkUnitQ
 
 /// `{numberOfWorkUnits, availableGb, lifetime, workSpecs, runtimes}` as an
 /// `AttemptRequest` (`lifetime` in milliseconds).
-pub(crate) fn request_from_js(v: Option<JsValue>, arg: &str) -> JsResult<AttemptRequest> {
-    v.map_or(Ok(AttemptRequest::default()), |v| record_from_js(&v, arg))
+/// (`null` and `undefined` never get here: `js/api.js` sends those to the
+/// export of the default request.)
+pub(crate) fn request_from_js(v: &JsValue, arg: &str) -> JsResult<AttemptRequest> {
+    record_from_js(v, arg)
 }
 
 /// Item `index` of `addWorkUnits`: a name, `[name, data?, meta?]` or

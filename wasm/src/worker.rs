@@ -1,12 +1,13 @@
 //! The calls of `Worker` and `Attempt` (hidden functions; see `handles.rs`).
 
+use coordinate::AttemptRequest;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
     from_instant, from_map, from_opt_instant, opt_duration, opt_map, to_duration, to_instant,
     to_map, to_string,
 };
-use crate::errors::to_js;
+use crate::errors::{or_keep, to_js};
 use crate::handles::{exports, JsCoordinate};
 use crate::records::request_from_js;
 use crate::wire::{attempt, reply, unit, worker};
@@ -59,12 +60,11 @@ exports! {
         let mode = to_string(mode, "mode")?;
         worker(c, ns, w).update(data, now, expiration, &mode).map_err(to_js)
     }
-    "__workerRequestAttempts" fn worker_request_attempts(
-        c: &JsCoordinate, ns: f64, w: f64, request: Option<JsValue>
+    "__workerRequestAttemptsWith" fn worker_request_attempts_with(
+        c: &JsCoordinate, ns: f64, w: f64, request: &JsValue
     ) -> u32 {
         let request = request_from_js(request, "request")?;
-        let all = worker(c, ns, w).request_attempts(&request).map_err(to_js)?;
-        Ok(reply(c, all, |o, a| o.attempt(&a)))
+        request_attempts(c, ns, w, &request)
     }
     "__workerMakeAttempt" fn worker_make_attempt(
         c: &JsCoordinate, ns: f64, w: f64,
@@ -88,6 +88,43 @@ exports! {
         let all = worker(c, ns, w).child_attempts().map_err(to_js)?;
         Ok(reply(c, all, |o, a| o.attempt(&a)))
     }
+}
+
+/// The attempts `request` gives worker `w`, as a reply (see `wire.rs`).
+fn request_attempts(c: &JsCoordinate, ns: f64, w: f64, request: &AttemptRequest) -> JsResult<u32> {
+    let all = worker(c, ns, w).request_attempts(request).map_err(to_js)?;
+    Ok(reply(c, all, |o, a| o.attempt(&a)))
+}
+
+// The two calls of a worker's loop without arguments, `requestAttempts()`
+// and `finish()`, are the hottest of the module, so they have exports of
+// their own that take no `Option<JsValue>` (wasm-bindgen tests a passed
+// one for `undefined` with a call into JavaScript) and return no `Result`
+// (see `or_keep`): 0 or `false` means "throw `__takeError()`". `js/api.js`
+// calls them when the argument is `undefined` or `null`, which the general
+// exports above and below take as absent too.
+
+/// `requestAttempts()`: the default request; 0 on failure.
+#[wasm_bindgen(js_name = "__workerRequestAttempts", skip_typescript)]
+pub fn worker_request_attempts(c: &JsCoordinate, ns: f64, w: f64) -> u32 {
+    or_keep(request_attempts(c, ns, w, &AttemptRequest::default()), 0)
+}
+
+/// `finish()`: no new data; `false` on failure.
+#[wasm_bindgen(js_name = "__attFinish", skip_typescript)]
+#[allow(clippy::too_many_arguments)]
+pub fn att_finish(
+    c: &JsCoordinate,
+    ns: f64,
+    s: f64,
+    hi: u32,
+    lo: u32,
+    wns: f64,
+    w: f64,
+    id: f64,
+) -> bool {
+    let a = attempt(c, ns, s, hi, lo, wns, w, id);
+    or_keep(a.finish(None).map(|()| true).map_err(to_js), false)
 }
 
 // -------------------------------------------------------------------- Attempt
@@ -140,12 +177,12 @@ exports! {
         let data = opt_map(data, "data")?;
         attempt(c, ns, s, hi, lo, wns, w, id).expire(data).map_err(to_js)
     }
-    "__attFinish" fn att_finish(
+    "__attFinishWith" fn att_finish_with(
         c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32, wns: f64, w: f64, id: f64,
-        data: Option<JsValue>
+        data: &JsValue
     ) -> () {
-        let data = opt_map(data, "data")?;
-        attempt(c, ns, s, hi, lo, wns, w, id).finish(data).map_err(to_js)
+        let data = to_map(data, "data")?;
+        attempt(c, ns, s, hi, lo, wns, w, id).finish(Some(data)).map_err(to_js)
     }
     "__attFail" fn att_fail(
         c: &JsCoordinate, ns: f64, s: f64, hi: u32, lo: u32, wns: f64, w: f64, id: f64,

@@ -299,6 +299,36 @@ describe('errors', () => {
     ];
   }
 
+  test('requestAttempts() and finish() without arguments (their own exports) throw the same errors', () => {
+    const { coord, ns } = setup();
+    const spec = ns.setWorkSpec({ name: 's' });
+    spec.addWorkUnits(['a', 'b', 'c']);
+    const worker = ns.worker('w');
+    const [a] = worker.requestAttempts();
+    a.expire();
+    const e = thrown(() => a.finish());
+    assert.ok(e instanceof api.NotPendingError);
+    assert.equal(e.message, 'Attempt is not pending');
+    // null is absent too, as it always was; data still goes the general way.
+    const [b] = worker.requestAttempts(null);
+    b.finish(null);
+    assert.equal(b.status(), 'finished');
+    const [c] = worker.requestAttempts({ numberOfWorkUnits: 1 });
+    assert.ok(thrown(() => c.finish(5)) instanceof TypeError);
+    c.finish({ done: true });
+    assert.deepEqual(c.data(), { done: true });
+    const [again] = worker.requestAttempts(); // the last unit ("a" expired, so it is available again)
+    again.finish();
+    assert.deepEqual(worker.requestAttempts(), []);
+    assert.deepEqual(spec.countWorkUnitStatus(), new Map([['finished', 3]]));
+    coord.namespace('test').destroy();
+    assert.ok(thrown(() => worker.requestAttempts()) instanceof api.GoneError);
+    assert.ok(thrown(() => a.finish()) instanceof api.GoneError);
+    // A failure leaves nothing behind for the next call.
+    const w2 = coord.namespace('again').worker('w');
+    assert.deepEqual(w2.requestAttempts(), []);
+  });
+
   test('every error is an Error with name, code, message and its class', () => {
     for (const [code, call, message] of cases()) {
       const e = thrown(call);
