@@ -330,10 +330,10 @@ impl<'a> Tx<'a> {
     // ---- counts ----
 
     /// Reads the specs `condition` (on `s`, with `?1`) selects, in name
-    /// order, into the operation's cache (a spec already there keeps its
+    /// order, into the call's cache (a spec already there keeps its
     /// counts); returns each one's id, name and sweep hints. The first
-    /// look at a spec in an operation also keeps the spec from being
-    /// deleted until the commit (`Lock::KeepSpec`; others using it go on).
+    /// look at a spec in a call also keeps the spec from being deleted
+    /// until the commit (`Lock::KeepSpec`; others using it go on).
     fn load_specs(&mut self, condition: &str, key: i64) -> R<Vec<(i64, String, Sweep)>> {
         let rows = self.c.rows(
             &format!(
