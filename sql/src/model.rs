@@ -926,17 +926,23 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Locks the spec's `work_specs` row (`lock`: what for).
+    fn lock_spec(&self, spec: i64, lock: Lock) -> R<()> {
+        self.c
+            .prepare_cached(&format!(
+                "SELECT id FROM work_specs WHERE id = ?1{}",
+                self.c.lock(lock)
+            ))?
+            .query_row([spec], |r| r.get::<_, i64>(0))
+            .optional()?;
+        Ok(())
+    }
+
     fn remove_spec(&mut self, spec: i64) -> R<()> {
         // Waits for the operations that use the spec (`Lock::KeepSpec`)
         // to commit; those that come later wait for this one, then find
         // no spec.
-        self.c
-            .prepare_cached(&format!(
-                "SELECT id FROM work_specs WHERE id = ?1{}",
-                self.c.lock(Lock::Update)
-            ))?
-            .query_row([spec], |r| r.get::<_, i64>(0))
-            .optional()?;
+        self.lock_spec(spec, Lock::Update)?;
         for sql in [
             // Through the units (attempts_unit): an index on attempts.spec
             // would cost every request a page write for this rare call.
@@ -1164,13 +1170,7 @@ impl<'a> Tx<'a> {
             // one claimer at a time, reading them again once it holds the
             // spec (a request that finds the spec full meanwhile gets none).
             self.flush()?;
-            self.c
-                .prepare_cached(&format!(
-                    "SELECT id FROM work_specs WHERE id = ?1{}",
-                    self.c.lock(Lock::SpecClaims)
-                ))?
-                .query_row([spec], |r| r.get::<_, i64>(0))
-                .optional()?;
+            self.lock_spec(spec, Lock::SpecClaims)?;
             self.counts.remove(&spec);
             meta = self.meta_with_counts(spec)?;
             if !meta.can_do_work(self.now) {
