@@ -1,6 +1,7 @@
 //! The engine seam of the SQL model: the few calls `model.rs` makes on a
-//! connection (run a statement, read its rows), written once over SQLite
-//! (`rusqlite`) and PostgreSQL (`postgres`).
+//! connection (run a statement, read its rows, send writes ahead), written
+//! once over SQLite (`rusqlite`, here) and PostgreSQL (`tokio-postgres`,
+//! in `pgconn.rs`).
 //!
 //! The model's SQL is the same text for both engines: placeholders are
 //! written `?N` (SQLite's numbered form) and the PostgreSQL connection
@@ -15,8 +16,6 @@
 //! existed (`prepare_cached(..)?.query_row(params![..], |r| r.get(0))
 //! .optional()?`), so that the model's text changed as little as possible.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 
 /// One value bound to a placeholder or read from a column.
@@ -40,7 +39,7 @@ pub enum SqlError {
     /// SQLite failed.
     Sqlite(rusqlite::Error),
     /// PostgreSQL failed (or the connection did).
-    Pg(postgres::Error),
+    Pg(tokio_postgres::Error),
     /// `query_row` found no row (`optional()` turns it into `None`).
     NoRows,
     /// A column held a value the model cannot read as the type it wanted.
@@ -67,8 +66,8 @@ impl From<rusqlite::Error> for SqlError {
     }
 }
 
-impl From<postgres::Error> for SqlError {
-    fn from(e: postgres::Error) -> Self {
+impl From<tokio_postgres::Error> for SqlError {
+    fn from(e: tokio_postgres::Error) -> Self {
         SqlError::Pg(e)
     }
 }
@@ -260,7 +259,7 @@ impl ColumnIndex for usize {
 /// One result row.
 #[derive(Debug)]
 pub struct Row {
-    values: Vec<Value>,
+    pub(crate) values: Vec<Value>,
 }
 
 impl Row {
@@ -281,10 +280,40 @@ pub trait Db {
     fn exec(&self, sql: &str, params: &[Value]) -> Result<usize>;
     /// Runs a query; all its rows.
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
+    /// Runs several queries that do not depend on each other's answers
+    /// (each may see what the ones before it changed); all their rows, in
+    /// order. PostgreSQL sends them together: one round trip.
+    fn rows_many(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>> {
+        queries.iter().map(|(sql, p)| self.rows(sql, p)).collect()
+    }
+    /// Runs a statement whose outcome the operation does not read (a
+    /// write whose row count does not matter). SQLite runs it now;
+    /// PostgreSQL sends it with the next statement that needs an answer,
+    /// or with the commit, so that it costs no round trip of its own. A
+    /// failure then shows at that later statement, and fails the whole
+    /// call (the store cannot tell which operation of a batch it belonged
+    /// to).
+    fn defer(&self, sql: &str, params: &[Value]) -> Result<()> {
+        self.exec(sql, params).map(|_| ())
+    }
     /// The clause a read of rows the operation will change (or must keep
     /// from changing) ends with: empty on SQLite (one writer at a time
     /// already), a row-locking clause on PostgreSQL (see [`Lock`]).
     fn lock(&self, lock: Lock) -> &'static str;
+    /// A statement that keeps the namespaces `namespaces` selects (a query
+    /// of one column of namespace ids) from losing specs until the commit:
+    /// with `delete`, the statement of the operation that deletes specs
+    /// there, which waits for every other transaction that keeps them
+    /// and keeps them from others until it commits. `None` on SQLite
+    /// (one writer at a time already). The operations send it before they
+    /// read or lock anything of those specs, so that what they read after
+    /// it reflects any deletion it waited for. (A lock in memory rather
+    /// than a row lock on the spec: every call takes it, and a row lock
+    /// shared by concurrent transactions writes the row and the WAL each
+    /// time.)
+    fn keep_namespaces(&self, _namespaces: &str, _delete: bool) -> Option<String> {
+        None
+    }
     /// The row of `spec_counts` this connection adds its count changes to
     /// (0 on SQLite; on PostgreSQL one of [`COUNT_SHARDS`], so that
     /// connections changing one spec's counts rarely wait on each other).
@@ -306,9 +335,6 @@ pub enum Lock {
     /// LOCKED`): claims and the expiry sweep, so that workers never wait
     /// on each other's units.
     SkipLocked,
-    /// Keep a spec from being deleted while the operation uses it, without
-    /// excluding anyone else who uses it (`FOR KEY SHARE`).
-    KeepSpec,
     /// One claimer of the spec at a time (`FOR NO KEY UPDATE`): claims on a
     /// spec with `max_running` or continuous units, whose decisions read
     /// its counts and meta.
@@ -335,6 +361,11 @@ impl Stmt<'_, '_> {
     /// Runs it; the number of rows changed.
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         self.db.exec(&self.sql, &params.values())
+    }
+
+    /// Runs it when the engine next talks to the server ([`Db::defer`]).
+    pub fn defer<P: Params>(&mut self, params: P) -> Result<()> {
+        self.db.defer(&self.sql, &params.values())
     }
 
     /// The first row, through `f`; `NoRows` when there is none.
@@ -452,187 +483,5 @@ impl Db for rusqlite::Connection {
 
     fn count_shard(&self) -> i64 {
         0
-    }
-}
-
-// ---- PostgreSQL ----
-
-/// `?N` placeholders as PostgreSQL's `$N` (the model's SQL has no `?`
-/// anywhere else: no string literals, no JSON operators).
-pub fn pg_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('$');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A PostgreSQL connection with its prepared statements.
-pub struct PgConn {
-    client: RefCell<postgres::Client>,
-    statements: RefCell<HashMap<String, postgres::Statement>>,
-    shard: i64,
-}
-
-impl PgConn {
-    /// Wraps an open client whose counts go to row `shard` of each spec.
-    pub fn new(client: postgres::Client, shard: i64) -> PgConn {
-        PgConn {
-            client: RefCell::new(client),
-            statements: RefCell::new(HashMap::new()),
-            shard: shard.rem_euclid(COUNT_SHARDS),
-        }
-    }
-
-    /// Runs statements without parameters (`BEGIN`, `SAVEPOINT op`, DDL).
-    pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
-    }
-
-    /// Whether the connection is gone (the server closed it, or it broke).
-    pub fn is_closed(&self) -> bool {
-        self.client.borrow().is_closed()
-    }
-
-    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(s) = self.statements.borrow().get(sql) {
-            return Ok(s.clone());
-        }
-        let stmt = self.client.borrow_mut().prepare(&pg_placeholders(sql))?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_owned(), stmt.clone());
-        Ok(stmt)
-    }
-}
-
-/// A [`Value`] bound to whatever type PostgreSQL inferred for its placeholder.
-#[derive(Debug)]
-struct PgParam<'a>(&'a Value);
-
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
-
-impl postgres::types::ToSql for PgParam<'_> {
-    fn to_sql(
-        &self,
-        ty: &postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> std::result::Result<postgres::types::IsNull, BoxError> {
-        use postgres::types::{IsNull, Type};
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(i) => match *ty {
-                Type::INT8 => i.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::BOOL => (*i != 0).to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => i.to_string().as_str().to_sql(ty, out),
-                _ => Err(format!("cannot bind an integer to a {ty} placeholder").into()),
-            },
-            Value::Real(f) => match *ty {
-                Type::FLOAT8 => f.to_sql(ty, out),
-                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                _ => Err(format!("cannot bind a float to a {ty} placeholder").into()),
-            },
-            Value::Text(s) => s.as_str().to_sql(ty, out),
-            Value::Blob(b) => b.as_slice().to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &postgres::types::Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-fn pg_value(row: &postgres::Row, i: usize) -> Result<Value> {
-    use postgres::types::Type;
-    let ty = row.columns()[i].type_().clone();
-    let v = match ty {
-        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
-        Type::INT4 => row
-            .try_get::<_, Option<i32>>(i)?
-            .map(|v| Value::Int(i64::from(v))),
-        Type::INT2 => row
-            .try_get::<_, Option<i16>>(i)?
-            .map(|v| Value::Int(i64::from(v))),
-        Type::BOOL => row
-            .try_get::<_, Option<bool>>(i)?
-            .map(|v| Value::Int(i64::from(v))),
-        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
-        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => {
-            row.try_get::<_, Option<String>>(i)?.map(Value::Text)
-        }
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
-        other => return Err(SqlError::Type(format!("a column of type {other}"))),
-    };
-    Ok(v.unwrap_or(Value::Null))
-}
-
-/// Calls `f` with `params` as the driver's parameter list.
-fn with_pg_params<R>(
-    params: &[Value],
-    f: impl FnOnce(&[&(dyn postgres::types::ToSql + Sync)]) -> R,
-) -> R {
-    let bound: Vec<PgParam<'_>> = params.iter().map(PgParam).collect();
-    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-        .iter()
-        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-        .collect();
-    f(&refs)
-}
-
-impl Db for PgConn {
-    fn exec(&self, sql: &str, params: &[Value]) -> Result<usize> {
-        let stmt = self.statement(sql)?;
-        let n = with_pg_params(params, |refs| self.client.borrow_mut().execute(&stmt, refs))?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
-    }
-
-    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let stmt = self.statement(sql)?;
-        let rows = with_pg_params(params, |refs| self.client.borrow_mut().query(&stmt, refs))?;
-        rows.iter()
-            .map(|r| {
-                let values = (0..r.len())
-                    .map(|i| pg_value(r, i))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Row { values })
-            })
-            .collect()
-    }
-
-    fn lock(&self, lock: Lock) -> &'static str {
-        match lock {
-            Lock::Update => " FOR UPDATE",
-            Lock::SkipLocked => " FOR UPDATE SKIP LOCKED",
-            Lock::KeepSpec => " FOR KEY SHARE",
-            Lock::SpecClaims => " FOR NO KEY UPDATE",
-        }
-    }
-
-    fn count_shard(&self) -> i64 {
-        self.shard
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders() {
-        assert_eq!(
-            pg_placeholders("UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?10"),
-            "UPDATE t SET a = $2 WHERE id = $1 AND b = $10"
-        );
-        assert_eq!(pg_placeholders("SELECT 1"), "SELECT 1");
     }
 }

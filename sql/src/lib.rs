@@ -28,7 +28,7 @@
 //!
 //! Layout: `dialect` holds everything engine-specific (schemas, versions,
 //! pragmas), `model` the operations in plain SQL, `db` the seam the model
-//! calls (rusqlite and postgres behind it), `codec` how values sit in
+//! calls (rusqlite and tokio-postgres behind it), `codec` how values sit in
 //! columns, `store` (SQLite) and `pg` (PostgreSQL) the connections and
 //! transactions.
 
@@ -79,6 +79,7 @@ mod db;
 mod dialect;
 mod model;
 mod pg;
+mod pgconn;
 mod store;
 mod url;
 

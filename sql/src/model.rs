@@ -81,25 +81,42 @@ pub struct Counts {
     failed: i64,
 }
 
-/// A spec as this operation sees it: its counts now (`now`) and as they
-/// were read (`read`: the difference is what `flush` adds to the
-/// connection's count row), and its meta as stored (read with the counts:
-/// the operation's later reads of the meta need no query).
+impl Counts {
+    fn plus(self, o: Counts) -> Counts {
+        Counts {
+            available: self.available + o.available,
+            delayed: self.delayed + o.delayed,
+            pending: self.pending + o.pending,
+            finished: self.finished + o.finished,
+            failed: self.failed + o.failed,
+        }
+    }
+}
+
+/// A spec as this call sees it: its counts as read (`base`, read only by
+/// the operations that look at counts: an operation that only changes
+/// them, like a finish, never sums the spec's count rows), the changes
+/// made since (`delta`: what `flush` adds to the connection's count row),
+/// and its meta as stored (read with the spec: the operation's later reads
+/// of the meta need no query).
 #[derive(Clone, Debug)]
 struct SpecCounts {
-    read: Counts,
-    now: Counts,
+    base: Option<Counts>,
+    delta: Counts,
     meta: Vec<u8>,
 }
 
-/// The spec columns, counts and sweep hints that `Tx::load_specs` reads;
-/// `{ID}` is the spec's id, `?2` the time now.
-const SPEC_VIEW: &str = "s.meta, \
-    (SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
-    (SELECT CAST(COALESCE(SUM(delayed), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
-    (SELECT CAST(COALESCE(SUM(pending), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
-    (SELECT CAST(COALESCE(SUM(finished), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
-    (SELECT CAST(COALESCE(SUM(failed), 0) AS BIGINT) FROM spec_counts WHERE spec = s.id), \
+/// The spec columns that `Tx::load_specs` reads.
+const SPEC_LIGHT: &str = "s.id, s.name, s.meta";
+
+/// The counts and sweep hints that `Tx::load_specs` reads after
+/// [`SPEC_LIGHT`] when it wants counts, from `work_specs s LEFT JOIN
+/// spec_counts c` grouped by spec; `?2` is the time now.
+const SPEC_VIEW: &str = "CAST(COALESCE(SUM(c.available), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(c.delayed), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(c.pending), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(c.finished), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(c.failed), 0) AS BIGINT), \
     EXISTS (SELECT 1 FROM attempts WHERE spec = s.id AND expiring = 1 AND expiration < ?2), \
     EXISTS (SELECT 1 FROM work_units WHERE spec = s.id AND queue = 1 AND not_before <= ?2), \
     EXISTS (SELECT 1 FROM work_units WHERE spec = s.id AND queue = 0 \
@@ -120,6 +137,11 @@ impl Sweep {
         expire: true,
         due: true,
         back: true,
+    };
+    const NONE: Sweep = Sweep {
+        expire: false,
+        due: false,
+        back: false,
     };
 }
 
@@ -181,6 +203,35 @@ struct Att {
     start: Time,
     end: Option<Time>,
     expiration: Time,
+}
+
+const ATT_COLS: &str = "id, spec, unit, status, start_time, end_time, expiration";
+
+fn att_from(r: &Row) -> R<Att> {
+    Ok(Att {
+        id: r.get(0)?,
+        spec: r.get(1)?,
+        unit: r.get(2)?,
+        status: attempt_status(r.get(3)?)?,
+        start: decode_time(&r.get::<_, Vec<u8>>(4)?)?,
+        end: decode_opt_time(r.get(5)?)?,
+        expiration: decode_time(&r.get::<_, Vec<u8>>(6)?)?,
+    })
+}
+
+/// A worker's name and namespace, by id (`?1`).
+const WORKER_REF_SQL: &str =
+    "SELECT w.name, n.id, n.name FROM workers w JOIN namespaces n ON n.id = w.ns WHERE w.id = ?1";
+
+fn worker_ref_from(id: i64, r: &Row) -> R<WorkerRef> {
+    Ok(WorkerRef {
+        ns: NsRef {
+            id: oid(r.get(1)?),
+            name: Arc::from(r.get::<_, String>(2)?),
+        },
+        id: oid(id),
+        name: Arc::from(r.get::<_, String>(0)?),
+    })
 }
 
 /// The joins that name an attempt's unit, spec, namespace and worker; an
@@ -311,18 +362,23 @@ impl<'a> Tx<'a> {
              failed = spec_counts.failed + excluded.failed",
         )?;
         let shard = self.c.count_shard();
-        for (spec, c) in self.counts.iter_mut().filter(|(_, c)| c.now != c.read) {
-            let (now, read) = (c.now, c.read);
-            stmt.execute(params![
+        for (spec, c) in self
+            .counts
+            .iter_mut()
+            .filter(|(_, c)| c.delta != Counts::default())
+        {
+            let d = c.delta;
+            stmt.defer(params![
                 spec,
                 shard,
-                now.available - read.available,
-                now.delayed - read.delayed,
-                now.pending - read.pending,
-                now.finished - read.finished,
-                now.failed - read.failed
+                d.available,
+                d.delayed,
+                d.pending,
+                d.finished,
+                d.failed
             ])?;
-            c.read = now;
+            c.base = c.base.map(|b| b.plus(d));
+            c.delta = Counts::default();
         }
         Ok(())
     }
@@ -331,58 +387,126 @@ impl<'a> Tx<'a> {
 
     /// Reads the specs `condition` (on `s`, with `?1`) selects, in name
     /// order, into the call's cache (a spec already there keeps its
-    /// counts); returns each one's id, name and sweep hints. The first
-    /// look at a spec in a call also keeps the spec from being deleted
-    /// until the commit (`Lock::KeepSpec`; others using it go on).
-    fn load_specs(&mut self, condition: &str, key: i64) -> R<Vec<(i64, String, Sweep)>> {
-        let rows = self.c.rows(
-            &format!(
-                "SELECT s.id, s.name, {SPEC_VIEW} FROM work_specs s WHERE {condition} \
-                 ORDER BY s.name{}",
-                self.c.lock(Lock::KeepSpec)
-            ),
-            &[
-                crate::db::Value::Int(key),
-                crate::db::Value::Blob(encode_time(self.now).to_vec()),
-            ],
-        )?;
+    /// changes); returns each one's id, name and sweep hints (none without
+    /// `counts`). Every look at specs also keeps them from being deleted
+    /// until the commit (see [`Db::keep_namespaces`]; others using them
+    /// go on).
+    fn load_specs(
+        &mut self,
+        condition: &str,
+        key: i64,
+        counts: bool,
+    ) -> R<Vec<(i64, String, Sweep)>> {
+        let params = self.specs_params(key);
+        let asks = self.specs_asks(condition, counts, &params);
+        let asks: Vec<(&str, &[crate::db::Value])> =
+            asks.iter().map(|(q, p)| (q.as_str(), *p)).collect();
+        let rows = self.c.rows_many(&asks)?.pop().unwrap_or_default();
+        self.take_specs(rows, counts)
+    }
+
+    /// `load_specs`' statements, with `params` (`specs_params`): the one
+    /// that keeps the specs' namespaces (on PostgreSQL: to be sent before
+    /// anything else the operation reads or locks), then the query (its
+    /// rows are the last answer).
+    fn specs_asks<'q>(
+        &self,
+        condition: &str,
+        counts: bool,
+        params: &'q [crate::db::Value],
+    ) -> Vec<(String, &'q [crate::db::Value])> {
+        let mut out = Vec::with_capacity(2);
+        let key = &params[..1];
+        if let Some(keep) = self.c.keep_namespaces(
+            &format!("SELECT DISTINCT s.ns FROM work_specs s WHERE {condition}"),
+            false,
+        ) {
+            out.push((keep, key));
+        }
+        out.push(if counts {
+            let sql = format!(
+                "SELECT {SPEC_LIGHT}, {SPEC_VIEW} FROM work_specs s \
+                 LEFT JOIN spec_counts c ON c.spec = s.id WHERE {condition} \
+                 GROUP BY s.id ORDER BY s.name"
+            );
+            (sql, params)
+        } else {
+            let sql =
+                format!("SELECT {SPEC_LIGHT} FROM work_specs s WHERE {condition} ORDER BY s.name");
+            (sql, key)
+        });
+        out
+    }
+
+    /// `load_specs`' parameters.
+    fn specs_params(&self, key: i64) -> [crate::db::Value; 2] {
+        [
+            crate::db::Value::Int(key),
+            crate::db::Value::Blob(encode_time(self.now).to_vec()),
+        ]
+    }
+
+    /// `load_specs`' rows into the cache.
+    fn take_specs(&mut self, rows: Vec<Row>, counts: bool) -> R<Vec<(i64, String, Sweep)>> {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.get(0)?;
-            let counts = Counts {
-                available: r.get(3)?,
-                delayed: r.get(4)?,
-                pending: r.get(5)?,
-                finished: r.get(6)?,
-                failed: r.get(7)?,
+            let (base, sweep) = if counts {
+                let base = Counts {
+                    available: r.get(3)?,
+                    delayed: r.get(4)?,
+                    pending: r.get(5)?,
+                    finished: r.get(6)?,
+                    failed: r.get(7)?,
+                };
+                let sweep = Sweep {
+                    expire: r.get(8)?,
+                    due: r.get(9)?,
+                    back: r.get(10)?,
+                };
+                (Some(base), sweep)
+            } else {
+                (None, Sweep::NONE)
             };
-            let sweep = Sweep {
-                expire: r.get(8)?,
-                due: r.get(9)?,
-                back: r.get(10)?,
-            };
-            self.counts.entry(id).or_insert(SpecCounts {
-                read: counts,
-                now: counts,
+            let entry = self.counts.entry(id).or_insert(SpecCounts {
+                base: None,
+                delta: Counts::default(),
                 meta: r.get(2)?,
             });
+            if entry.base.is_none() {
+                entry.base = base;
+            }
             out.push((id, r.get(1)?, sweep));
         }
         Ok(out)
     }
 
-    /// The spec's counts, or `None` when the spec does not exist.
-    fn counts(&mut self, spec: i64) -> R<Option<&mut Counts>> {
-        if !self.counts.contains_key(&spec) && self.load_specs("s.id = ?1", spec)?.is_empty() {
-            return Ok(None);
-        }
-        Ok(self.counts.get_mut(&spec).map(|c| &mut c.now))
+    /// Whether the spec exists (read into the cache, without counts, if
+    /// it is not there yet).
+    fn known(&mut self, spec: i64) -> R<bool> {
+        Ok(self.counts.contains_key(&spec)
+            || !self.load_specs("s.id = ?1", spec, false)?.is_empty())
     }
 
-    /// Applies `f` to the spec's counts (nothing if the spec is gone).
+    /// The spec's counts now, or `None` when the spec does not exist.
+    fn counts(&mut self, spec: i64) -> R<Option<Counts>> {
+        let read = self.counts.get(&spec).is_some_and(|c| c.base.is_some());
+        if !read && self.load_specs("s.id = ?1", spec, true)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .counts
+            .get(&spec)
+            .and_then(|c| Some(c.base?.plus(c.delta))))
+    }
+
+    /// Applies `f` to the spec's count changes (nothing if the spec is
+    /// gone).
     fn adjust(&mut self, spec: i64, f: impl FnOnce(&mut Counts)) -> R<()> {
-        if let Some(c) = self.counts(spec)? {
-            f(c);
+        if self.known(spec)? {
+            if let Some(c) = self.counts.get_mut(&spec) {
+                f(&mut c.delta);
+            }
         }
         Ok(())
     }
@@ -398,9 +522,10 @@ impl<'a> Tx<'a> {
     }
 
     fn spec_exists(&mut self, spec: i64) -> R<()> {
-        match self.counts(spec)? {
-            Some(_) => Ok(()),
-            None => gone(),
+        if self.known(spec)? {
+            Ok(())
+        } else {
+            gone()
         }
     }
 
@@ -440,37 +565,53 @@ impl<'a> Tx<'a> {
     }
 
     fn attempt(&self, id: i64) -> R<Option<Att>> {
-        let raw = self
+        let rows = self
             .c
-            .prepare_cached(&format!(
-                "SELECT id, spec, unit, status, start_time, end_time, expiration \
-                 FROM attempts WHERE id = ?1{}",
-                self.c.lock(Lock::Update)
-            ))?
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                    r.get::<_, Option<Vec<u8>>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                ))
-            })
-            .optional()?;
-        let Some((id, spec, unit, status, start, end, expiration)) = raw else {
-            return Ok(None);
+            .rows(&self.attempt_sql(), &[crate::db::Value::Int(id)])?;
+        rows.first().map(att_from).transpose()
+    }
+
+    /// The query of one attempt by id (`?1`), locked.
+    fn attempt_sql(&self) -> String {
+        format!(
+            "SELECT {ATT_COLS} FROM attempts WHERE id = ?1{}",
+            self.c.lock(Lock::Update)
+        )
+    }
+
+    /// The live attempt an operation names, with its unit and its spec
+    /// (into the cache, without counts), read together: one round trip on
+    /// PostgreSQL.
+    fn attempt_and_unit(&mut self, id: Id) -> R<(Att, Option<Unit>)> {
+        let params = self.specs_params(rid(id)?);
+        let key = &params[..1];
+        let specs = self.specs_asks(
+            "s.id = (SELECT spec FROM attempts WHERE id = ?1)",
+            false,
+            &params,
+        );
+        let (spec_query, keep) = specs.split_last().expect("the query");
+        let unit_sql = format!(
+            "SELECT {UNIT_COLS} FROM work_units \
+             WHERE id = (SELECT unit FROM attempts WHERE id = ?1){}",
+            self.c.lock(Lock::Update)
+        );
+        let attempt_sql = self.attempt_sql();
+        let mut asks: Vec<(&str, &[crate::db::Value])> =
+            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
+        asks.push((&attempt_sql, key));
+        asks.push((&unit_sql, key));
+        asks.push((&spec_query.0, spec_query.1));
+        let mut rows = self.c.rows_many(&asks)?;
+        let (Some(spec), Some(unit), Some(att)) = (rows.pop(), rows.pop(), rows.pop()) else {
+            return Err(DbError::corrupt("a pipeline lost an answer".into()));
         };
-        Ok(Some(Att {
-            id,
-            spec,
-            unit,
-            status: attempt_status(status)?,
-            start: decode_time(&start)?,
-            end: decode_opt_time(end)?,
-            expiration: decode_time(&expiration)?,
-        }))
+        let Some(att) = att.first().map(att_from).transpose()? else {
+            return gone();
+        };
+        self.take_specs(spec, false)?;
+        let unit = unit.first().map(|r| unit_from(unit_raw(r)?)).transpose()?;
+        Ok((att, unit))
     }
 
     fn attempt_at(&self, id: Id) -> R<Att> {
@@ -618,25 +759,8 @@ impl<'a> Tx<'a> {
     }
 
     fn worker_ref(&self, id: i64) -> R<Option<WorkerRef>> {
-        let row = self
-            .c
-            .prepare_cached(
-                "SELECT w.name, n.id, n.name FROM workers w \
-                 JOIN namespaces n ON n.id = w.ns WHERE w.id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .optional()?;
-        Ok(row.map(|(name, ns, ns_name)| WorkerRef {
-            ns: Self::ns_ref(ns, ns_name),
-            id: oid(id),
-            name: Arc::from(name),
-        }))
+        let rows = self.c.rows(WORKER_REF_SQL, &[crate::db::Value::Int(id)])?;
+        rows.first().map(|r| worker_ref_from(id, r)).transpose()
     }
 
     fn attempt_ref(&self, id: i64) -> R<Option<AttemptRef>> {
@@ -668,7 +792,7 @@ impl<'a> Tx<'a> {
         let delayed = matches!(not_before, Some(nb) if self.now < nb);
         self.c
             .prepare_cached("UPDATE work_units SET queue = ?2, active = NULL WHERE id = ?1")?
-            .execute(params![unit, i64::from(delayed)])?;
+            .defer(params![unit, i64::from(delayed)])?;
         self.adjust(spec, |c| {
             if delayed {
                 c.delayed += 1;
@@ -688,7 +812,7 @@ impl<'a> Tx<'a> {
                 if status == AttemptStatus::Pending {
                     self.c
                         .prepare_cached("UPDATE attempts SET expiring = NULL WHERE id = ?1")?
-                        .execute([active])?;
+                        .defer([active])?;
                 }
                 return Ok(());
             }
@@ -771,6 +895,18 @@ impl<'a> Tx<'a> {
     /// `complete` of an attempt already read; returns whether the attempt
     /// is (still) its unit's active attempt.
     fn complete_att(&mut self, att: &Att, status: AttemptStatus, data: Option<Map>) -> R<bool> {
+        let unit = self.unit(att.unit)?;
+        self.complete_read(att, unit, status, data)
+    }
+
+    /// `complete_att` with the attempt's unit already read (and locked).
+    fn complete_read(
+        &mut self,
+        att: &Att,
+        unit: Option<Unit>,
+        status: AttemptStatus,
+        data: Option<Map>,
+    ) -> R<bool> {
         let id = att.id;
         let data = data.as_ref().map(encode_map).transpose()?;
         self.c
@@ -778,8 +914,8 @@ impl<'a> Tx<'a> {
                 "UPDATE attempts SET status = ?2, end_time = ?3, expiring = NULL, \
                  data = COALESCE(?4, data) WHERE id = ?1",
             )?
-            .execute(params![id, status.code(), encode_time(self.now), data])?;
-        let Some(unit) = self.unit(att.unit)? else {
+            .defer(params![id, status.code(), encode_time(self.now), data])?;
+        let Some(unit) = unit else {
             return Ok(false);
         };
         if unit.active != Some(id) {
@@ -854,34 +990,38 @@ impl<'a> Tx<'a> {
     /// exists); returns it and the unit's attempt count.
     fn attach(&mut self, spec: i64, unit: i64, worker: i64, lifetime: TimeDelta) -> R<(i64, u64)> {
         let expiration = add(self.now, lifetime);
-        let id: Option<i64> = self
-            .c
-            .prepare_cached(
+        // The attempt, then its unit naming it (the unit's newest attempt):
+        // two statements that need no answer from each other, so one
+        // round trip on PostgreSQL.
+        let insert = [
+            crate::db::Value::Int(spec),
+            crate::db::Value::Int(unit),
+            crate::db::Value::Int(worker),
+            crate::db::Value::Blob(encode_time(self.now).to_vec()),
+            crate::db::Value::Blob(encode_time(expiration).to_vec()),
+        ];
+        let update = [crate::db::Value::Int(unit)];
+        let rows = self.c.rows_many(&[
+            (
                 "INSERT INTO attempts (spec, unit, worker, status, data, start_time, \
                  expiration, expiring) SELECT ?1, id, ?3, 0, data, ?4, ?5, 1 \
                  FROM work_units WHERE id = ?2 RETURNING id",
-            )?
-            .query_row(
-                params![
-                    spec,
-                    unit,
-                    worker,
-                    encode_time(self.now),
-                    encode_time(expiration)
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(id) = id else {
+                &insert,
+            ),
+            (
+                "UPDATE work_units SET queue = NULL, num_attempts = num_attempts + 1, \
+                 active = (SELECT MAX(id) FROM attempts WHERE unit = ?1) \
+                 WHERE id = ?1 RETURNING num_attempts",
+                &update,
+            ),
+        ])?;
+        let (Some(id), Some(attempts)) = (
+            rows.first().and_then(|r| r.first()),
+            rows.get(1).and_then(|r| r.first()),
+        ) else {
             return gone();
         };
-        let attempts: i64 = self
-            .c
-            .prepare_cached(
-                "UPDATE work_units SET active = ?2, queue = NULL, \
-                 num_attempts = num_attempts + 1 WHERE id = ?1 RETURNING num_attempts",
-            )?
-            .query_row(params![unit, id], |r| r.get(0))?;
+        let (id, attempts): (i64, i64) = (id.get(0)?, attempts.get(0)?);
         self.adjust(spec, |c| c.pending += 1)?;
         if attempts > 1 {
             self.keep_attempts(spec, unit, attempts)?;
@@ -939,9 +1079,15 @@ impl<'a> Tx<'a> {
     }
 
     fn remove_spec(&mut self, spec: i64) -> R<()> {
-        // Waits for the operations that use the spec (`Lock::KeepSpec`)
-        // to commit; those that come later wait for this one, then find
-        // no spec.
+        // Waits for the operations that use the spec's namespace
+        // (`Db::keep_namespaces`) to commit; those that come later wait for
+        // this one, then find no spec.
+        if let Some(sql) = self
+            .c
+            .keep_namespaces("SELECT s.ns FROM work_specs s WHERE s.id = ?1", true)
+        {
+            self.c.rows(&sql, &[crate::db::Value::Int(spec)])?;
+        }
         self.lock_spec(spec, Lock::Update)?;
         for sql in [
             // Through the units (attempts_unit): an index on attempts.spec
@@ -1136,10 +1282,29 @@ impl<'a> Tx<'a> {
         // The worker and its namespace (which must exist), then every spec
         // of it with its meta, counts and what its sweep has to do, in one
         // query each.
-        let Some(wref) = self.worker_ref(worker)? else {
+        let params = self.specs_params(worker);
+        let specs = self.specs_asks(
+            "s.ns = (SELECT ns FROM workers WHERE id = ?1)",
+            true,
+            &params,
+        );
+        let (spec_query, keep) = specs.split_last().expect("the query");
+        let mut asks: Vec<(&str, &[crate::db::Value])> =
+            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
+        asks.push((WORKER_REF_SQL, &params[..1]));
+        asks.push((&spec_query.0, spec_query.1));
+        let mut rows = self.c.rows_many(&asks)?;
+        let (Some(spec_rows), Some(wrow)) = (rows.pop(), rows.pop()) else {
+            return Err(DbError::corrupt("a pipeline lost an answer".into()));
+        };
+        let Some(wref) = wrow
+            .first()
+            .map(|r| worker_ref_from(worker, r))
+            .transpose()?
+        else {
             return gone();
         };
-        let specs = self.load_specs("s.ns = ?1", rid(wref.ns.id)?)?;
+        let specs = self.take_specs(spec_rows, true)?;
         let mut metas = Vec::with_capacity(specs.len());
         for (id, name, sweep) in specs {
             if sweep.expire || sweep.due || sweep.back {
@@ -1636,10 +1801,10 @@ impl<'a> Tx<'a> {
                 Ok(Reply::Done)
             }
             Op::Expire { attempt, data } => {
-                let a = self.attempt_at(attempt)?;
+                let (a, unit) = self.attempt_and_unit(attempt)?;
                 match a.status {
                     AttemptStatus::Pending => {
-                        self.complete(a.id, AttemptStatus::Expired, data)?;
+                        self.complete_read(&a, unit, AttemptStatus::Expired, data)?;
                         Ok(Reply::Done)
                     }
                     AttemptStatus::Expired => Ok(Reply::Done),
@@ -1647,21 +1812,21 @@ impl<'a> Tx<'a> {
                 }
             }
             Op::Finish { attempt, data } => {
-                let a = self.attempt_at(attempt)?;
+                let (a, unit) = self.attempt_and_unit(attempt)?;
                 match a.status {
                     AttemptStatus::Pending | AttemptStatus::Failed => {}
                     _ => return Err(Error::NotPending.into()),
                 }
-                if self.complete_att(&a, AttemptStatus::Finished, data)? {
+                if self.complete_read(&a, unit, AttemptStatus::Finished, data)? {
                     self.chain(&a)?; // only an attempt still active chains
                 }
                 Ok(Reply::Done)
             }
             Op::Fail { attempt, data } => {
-                let a = self.attempt_at(attempt)?;
+                let (a, unit) = self.attempt_and_unit(attempt)?;
                 match a.status {
                     AttemptStatus::Pending => {
-                        self.complete(a.id, AttemptStatus::Failed, data)?;
+                        self.complete_read(&a, unit, AttemptStatus::Failed, data)?;
                         Ok(Reply::Done)
                     }
                     _ => Err(Error::NotPending.into()),
@@ -1681,8 +1846,9 @@ impl<'a> Tx<'a> {
                     .prepare_cached(
                         "UPDATE work_units SET not_before = ?3 WHERE id = ?1 AND active = ?2",
                     )?
-                    .execute(params![a.unit, a.id, encode_time(add(self.now, delay))])?;
-                self.complete(a.id, AttemptStatus::Retryable, data)?;
+                    .defer(params![a.unit, a.id, encode_time(add(self.now, delay))])?;
+                // The unit is read after that change (its new not_before).
+                self.complete_att(&a, AttemptStatus::Retryable, data)?;
                 Ok(Reply::Done)
             }
             // ---- Worker ----

@@ -70,9 +70,10 @@ use coordinate::{Backend, Clock, ConnectOptions, Error, Result, SystemClock};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::db::{Db, PgConn, SqlError};
+use crate::db::{Db, SqlError};
 use crate::dialect::{self, SCHEMA_VERSION};
 use crate::model;
+use crate::pgconn::PgConn;
 use crate::store::DbError;
 
 /// Runs `f` on a plain thread when called inside an async runtime (where
@@ -96,7 +97,7 @@ const TRIES: u32 = 30;
 #[derive(Clone, Debug)]
 pub struct PgUrl {
     /// The connection settings, for the `postgres` crate.
-    pub config: postgres::Config,
+    pub config: tokio_postgres::Config,
     /// The schema holding the store's tables (`None`: the search path's
     /// first schema, normally `public`).
     pub schema: Option<String>,
@@ -187,7 +188,7 @@ impl PgUrl {
             format!("{base}?{}", rest.join("&"))
         };
         let config =
-            postgres::Config::from_str(&libpq).map_err(|e| bad(&display, &e.to_string()))?;
+            tokio_postgres::Config::from_str(&libpq).map_err(|e| bad(&display, &e.to_string()))?;
         if config.get_hosts().is_empty() {
             return Err(bad(&display, "no host"));
         }
@@ -214,7 +215,7 @@ fn retryable(e: &DbError) -> bool {
 }
 
 /// The Coordinate error for a PostgreSQL failure.
-fn pg_error(url: &str, e: &postgres::Error) -> Error {
+fn pg_error(url: &str, e: &tokio_postgres::Error) -> Error {
     let code = e.code().map(|c| c.code().to_owned());
     let reason = match e.as_db_error() {
         Some(db) => format!("{url}: {} ({})", db.message(), db.code().code()),
@@ -390,17 +391,17 @@ impl PgBackend {
         if config.get_application_name().is_none() {
             config.application_name("coordinate");
         }
-        let client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| Error::Unavailable {
-                reason: format!("{u}: cannot connect: {e}"),
-            })?;
         // Spread connections over the count rows (not from the store's
         // RNG: that one is the scheduler's, seeded by tests).
         let spread = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let conn = PgConn::new(client, i64::from(spread ^ std::process::id()));
+        let conn =
+            PgConn::connect(&config, i64::from(spread ^ std::process::id())).map_err(|e| {
+                Error::Unavailable {
+                    reason: format!("{u}: cannot connect: {e}"),
+                }
+            })?;
         let mut setup = format!(
             "SET lock_timeout = '{}ms'; SET statement_timeout = 0;",
             self.timeout.as_millis()
@@ -492,50 +493,39 @@ impl PgBackend {
                 Failed::Fail(db_error(u, e))
             }
         };
-        let fail = |e: SqlError| fail_db(DbError::Sql(e));
-        // The statements without parameters between operations (begin,
-        // savepoints, commit) go to the server together, one round trip.
-        let mut between = String::from("BEGIN ISOLATION LEVEL READ COMMITTED");
-        let add = |between: &mut String, statement: &str| {
-            if !between.is_empty() {
-                between.push_str("; ");
-            }
-            between.push_str(statement);
-        };
+        // The statements without parameters (begin, savepoints, commit)
+        // and the writes whose answers the model does not read go to the
+        // server with the next statement it needs an answer from.
+        conn.discard();
+        conn.send_ahead("BEGIN ISOLATION LEVEL READ COMMITTED");
         let mut tx = model::Tx::new(conn, &self.rng);
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {
-                add(&mut between, "SAVEPOINT op");
+                conn.send_ahead("SAVEPOINT op");
             }
-            conn.batch(&between).map_err(fail)?;
-            between.clear();
             match tx.op(self.clock.now(), op.clone()) {
                 Ok(outcome) => {
                     if savepoints {
-                        add(&mut between, "RELEASE op");
+                        conn.send_ahead("RELEASE op");
                     }
                     results.push(outcome);
                 }
                 Err(e) => {
-                    if retryable(&e) || !savepoints || conn.is_closed() {
+                    // A write sent ahead may have been an earlier
+                    // operation's: only the whole call can be undone.
+                    if retryable(&e) || !savepoints || conn.is_closed() || conn.failed_ahead() {
                         return Err(fail_db(e));
                     }
-                    add(&mut between, "ROLLBACK TO op; RELEASE op");
+                    conn.send_ahead("ROLLBACK TO op; RELEASE op");
                     results.push(Err(db_error(u, e)));
                 }
             }
         }
-        // The counts, inside the last operation's savepoint (a failure
-        // here rolls the whole call back anyway), unless that operation
-        // is being rolled back.
-        if between.contains("ROLLBACK") {
-            conn.batch(&between).map_err(fail)?;
-            between.clear();
-        }
+        // The counts, then the commit, with whatever is still queued: one
+        // round trip.
         tx.flush().map_err(fail_db)?;
-        add(&mut between, "COMMIT");
-        conn.batch(&between).map_err(fail)?;
+        conn.batch("COMMIT").map_err(|e| fail_db(DbError::Sql(e)))?;
         Ok(results)
     }
 
@@ -596,9 +586,11 @@ impl PgBackend {
 /// Ends a failed transaction; a second failure changes nothing the caller
 /// can act on.
 fn rollback(conn: &PgConn) {
+    conn.discard();
     if !conn.is_closed() {
         let _ = conn.batch("ROLLBACK");
     }
+    conn.discard();
 }
 
 impl Backend for PgBackend {
