@@ -314,6 +314,12 @@ pub trait Db {
     fn keep_namespaces(&self, _namespaces: &str, _delete: bool) -> Option<String> {
         None
     }
+    /// A table of the ids in a parameter holding a JSON array of integers
+    /// (`param` is its placeholder, `?N`), named `l`: columns `pos` (the
+    /// order in the array) and `id`.
+    fn id_list(&self, param: &str) -> String {
+        format!("(SELECT key AS pos, value AS id FROM json_each({param})) AS l")
+    }
     /// The row of `spec_counts` this connection adds its count changes to
     /// (0 on SQLite; on PostgreSQL one of [`COUNT_SHARDS`], so that
     /// connections changing one spec's counts rarely wait on each other).

@@ -1349,12 +1349,20 @@ impl<'a> Tx<'a> {
             worker,
             want: rules::request_count(&meta, req),
             next: std::collections::VecDeque::new(),
+            lifetime: rules::lease(req.lifetime),
+            taken: Vec::new(),
+            attempts: HashMap::new(),
             failure: None,
         };
-        let claimed = match rules::request_attempts(&mut claims, &meta, req, now) {
+        let claimed = rules::request_attempts(&mut claims, &meta, req, now).and_then(|claimed| {
+            let attached = claims.attach_taken();
+            claims.keep(attached).map(|()| claimed)
+        });
+        let claimed = match claimed {
             Ok(claimed) => claimed,
             Err(e) => return Err(claims.failure.take().unwrap_or(DbError::Api(e))),
         };
+        let attempts = claims.attempts;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
@@ -1364,18 +1372,23 @@ impl<'a> Tx<'a> {
             id: oid(spec),
             name: Arc::from(chosen),
         };
-        Ok(claimed
+        claimed
             .into_iter()
-            .map(|c| AttemptRef {
-                id: oid(c.id),
-                unit: UnitRef {
-                    spec: sref.clone(),
-                    id: oid(c.unit),
-                    name: Arc::from(c.name),
-                },
-                worker: wref.clone(),
+            .map(|c| {
+                let Some(&id) = attempts.get(&c.unit) else {
+                    return Err(DbError::corrupt(format!("unit {} got no attempt", c.unit)));
+                };
+                Ok(AttemptRef {
+                    id: oid(id),
+                    unit: UnitRef {
+                        spec: sref.clone(),
+                        id: oid(c.unit),
+                        name: Arc::from(c.name),
+                    },
+                    worker: wref.clone(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Runs one operation.
@@ -2056,7 +2069,10 @@ impl<'a> Tx<'a> {
     }
 }
 
-/// The request algorithm's claims on one spec, inside the transaction.
+/// The request algorithm's claims on one spec, inside the transaction. The
+/// units it takes are attached (their attempts created) all at once, by two
+/// statements for the whole request (`attach_taken`), when the algorithm is
+/// done or needs an attempt that exists.
 struct SqlClaims<'t, 'a> {
     tx: &'t mut Tx<'a>,
     spec: i64,
@@ -2064,8 +2080,16 @@ struct SqlClaims<'t, 'a> {
     /// How many units the request takes (`rules::request_count`): the
     /// candidates are read that many at a time.
     want: i64,
-    /// Available units read and locked, not yet handed out, best first.
-    next: std::collections::VecDeque<(i64, String)>,
+    /// Available units read and locked, not yet handed out, best first:
+    /// id, name, attempts so far.
+    next: std::collections::VecDeque<(i64, String, i64)>,
+    /// The request's lease.
+    lifetime: TimeDelta,
+    /// Units handed out and not yet attached, with their attempt counts
+    /// (this one included).
+    taken: Vec<(i64, i64)>,
+    /// The attempt of each unit handed out, once attached.
+    attempts: HashMap<i64, i64>,
     /// A store failure, kept whole (its SQLite code decides between
     /// `Storage` and `Unavailable`) while `rules` sees a stand-in error.
     failure: Option<DbError>,
@@ -2083,11 +2107,88 @@ impl SqlClaims<'_, '_> {
             }
         })
     }
+
+    /// Creates the Pending attempts of the units taken so far, with one
+    /// INSERT and one UPDATE for all of them (one round trip on
+    /// PostgreSQL), and keeps their ids.
+    fn attach_taken(&mut self) -> R<()> {
+        if self.taken.is_empty() {
+            return Ok(());
+        }
+        let tx = &mut *self.tx;
+        let ids = format!(
+            "[{}]",
+            self.taken
+                .iter()
+                .map(|(u, _)| u.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let insert = [
+            crate::db::Value::Int(self.spec),
+            crate::db::Value::Text(ids.clone()),
+            crate::db::Value::Int(self.worker),
+            crate::db::Value::Blob(encode_time(tx.now).to_vec()),
+            crate::db::Value::Blob(encode_time(add(tx.now, self.lifetime)).to_vec()),
+        ];
+        let update = [crate::db::Value::Text(ids)];
+        let rows = tx.c.rows_many(&[
+            (
+                &format!(
+                    "INSERT INTO attempts (spec, unit, worker, status, data, start_time, \
+                     expiration, expiring) SELECT ?1, u.id, ?3, 0, u.data, ?4, ?5, 1 \
+                     FROM {} JOIN work_units u ON u.id = l.id ORDER BY l.pos \
+                     RETURNING unit, id",
+                    tx.c.id_list("?2")
+                ),
+                &insert,
+            ),
+            (
+                &format!(
+                    "UPDATE work_units SET queue = NULL, num_attempts = num_attempts + 1, \
+                     active = (SELECT MAX(a.id) FROM attempts a WHERE a.unit = work_units.id) \
+                     WHERE id IN (SELECT id FROM {})",
+                    tx.c.id_list("?1")
+                ),
+                &update,
+            ),
+        ])?;
+        for r in rows.first().into_iter().flatten() {
+            self.attempts.insert(r.get(0)?, r.get(1)?);
+        }
+        let taken = std::mem::take(&mut self.taken);
+        if self.attempts.len() < taken.len()
+            || taken.iter().any(|(u, _)| !self.attempts.contains_key(u))
+        {
+            return Err(DbError::corrupt(
+                "a unit taken by a request vanished".into(),
+            ));
+        }
+        tx.adjust(self.spec, |c| c.pending += taken.len() as i64)?;
+        for (unit, n) in taken {
+            if n > 1 {
+                tx.keep_attempts(self.spec, unit, n)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The attempt a claim started (attaching what was taken first).
+    fn attempt_of(&mut self, claimed: &Claimed) -> R<i64> {
+        self.attach_taken()?;
+        match self.attempts.get(&claimed.unit) {
+            Some(&id) => Ok(id),
+            None => Err(DbError::corrupt(format!(
+                "unit {} got no attempt",
+                claimed.unit
+            ))),
+        }
+    }
 }
 
-/// An attempt a request started: its id and its unit's id and name.
+/// A unit a request handed out: its id and name (its attempt is in
+/// `SqlClaims::attempts` once attached).
 struct Claimed {
-    id: i64,
     unit: i64,
     name: String,
 }
@@ -2100,29 +2201,38 @@ impl Claims for SqlClaims<'_, '_> {
         lifetime: TimeDelta,
         _now: Time,
     ) -> coordinate::Result<Option<(Claimed, u64)>> {
-        let (spec, worker) = (self.spec, self.worker);
-        let tx = &mut *self.tx;
-        let (want, next) = (self.want, &mut self.next);
+        self.lifetime = lifetime;
         let r = (|| {
-            if next.is_empty() {
+            if self.next.is_empty() {
+                // Units taken are still queued in the table (and locked by
+                // this transaction, which a read that skips locked rows
+                // does not skip): attach them before reading more.
+                self.attach_taken()?;
                 // The best units no other connection is claiming (claims
                 // of one spec do not wait on each other), read in one walk
                 // of the index for the whole request.
+                let tx = &mut *self.tx;
                 let mut stmt = tx.c.prepare_cached(&format!(
-                    "SELECT id, name FROM work_units WHERE spec = ?1 AND queue = 0 \
-                     ORDER BY prio DESC, name LIMIT ?2{}",
+                    "SELECT id, name, num_attempts FROM work_units WHERE spec = ?1 \
+                     AND queue = 0 ORDER BY prio DESC, name LIMIT ?2{}",
                     tx.c.lock(Lock::SkipLocked)
                 ))?;
-                for row in stmt.query_map(params![spec, want], |r| Ok((r.get(0)?, r.get(1)?)))? {
-                    next.push_back(row?);
+                for row in stmt.query_map(params![self.spec, self.want], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })? {
+                    self.next.push_back(row?);
                 }
             }
-            let Some((unit, name)) = next.pop_front() else {
+            let Some((unit, name, attempts)) = self.next.pop_front() else {
                 return Ok(None);
             };
-            tx.adjust(spec, |c| c.available -= 1)?;
-            let (id, n) = tx.attach(spec, unit, worker, lifetime)?;
-            Ok(Some((Claimed { id, unit, name }, n)))
+            self.tx.adjust(self.spec, |c| c.available -= 1)?;
+            let n = attempts + 1;
+            self.taken.push((unit, n));
+            Ok(Some((
+                Claimed { unit, name },
+                u64::try_from(n).unwrap_or(0),
+            )))
         })();
         self.keep(r)
     }
@@ -2135,8 +2245,9 @@ impl Claims for SqlClaims<'_, '_> {
         _now: Time,
     ) -> coordinate::Result<(Claimed, u64)> {
         let (spec, worker) = (self.spec, self.worker);
-        let tx = &mut *self.tx;
         let r = (|| {
+            self.attach_taken()?;
+            let tx = &mut *self.tx;
             let id = match tx.unit_named(spec, name)? {
                 Some(u) => u.id,
                 None => tx.put_unit(spec, name, &Map::new(), WorkUnitMeta::default())?,
@@ -2148,8 +2259,8 @@ impl Claims for SqlClaims<'_, '_> {
                 return gone();
             };
             let (att, n) = tx.start_attempt(&u, worker, lifetime)?;
+            self.attempts.insert(id, att);
             let claimed = Claimed {
-                id: att,
                 unit: id,
                 name: name.to_owned(),
             };
@@ -2160,8 +2271,8 @@ impl Claims for SqlClaims<'_, '_> {
 
     fn fail(&mut self, attempt: &Claimed, data: Map, _now: Time) -> coordinate::Result<()> {
         let r = self
-            .tx
-            .complete(attempt.id, AttemptStatus::Failed, Some(data));
+            .attempt_of(attempt)
+            .and_then(|id| self.tx.complete(id, AttemptStatus::Failed, Some(data)));
         self.keep(r)
     }
 }

@@ -351,6 +351,13 @@ impl Db for PgConn {
         }
     }
 
+    fn id_list(&self, param: &str) -> String {
+        format!(
+            "(SELECT pos, CAST(v AS BIGINT) AS id FROM \
+             json_array_elements_text(CAST({param} AS json)) WITH ORDINALITY AS t(v, pos)) AS l"
+        )
+    }
+
     fn keep_namespaces(&self, namespaces: &str, delete: bool) -> Option<String> {
         // Transaction-scoped advisory locks, keyed by the store (the oid of
         // its work_specs table, so stores in other schemas of the database
