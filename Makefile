@@ -25,11 +25,12 @@ test-sql:
 # The PostgreSQL store (sql/): a throwaway server (scripts/postgres.sh:
 # Debian's postgresql, installed if missing, initdb into .pg/, loopback on a
 # free port; or $$COORDINATE_TEST_POSTGRES when set), then on it the corpus,
-# the model, 8 worker processes, kill -9 of workers, 3 coordinated daemons
+# the model, the differential test against memory (single operations and
+# batches of finishes), 8 worker processes, kill -9 of workers, 3 coordinated daemons
 # with one killed, a server restart (own server only), and the server's
 # corpus with PostgreSQL test stores (a schema each). The server is stopped
 # and deleted at the end, also on failure.
-PG_TESTS := --test pg_conformance --test pg_model --test pg_processes --test pg_daemons --test pg_restart
+PG_TESTS := --test pg_conformance --test pg_model --test differential --test pg_processes --test pg_daemons --test pg_restart
 test-postgres: coordinated
 	url=$$(scripts/postgres.sh start); \
 	trap 'scripts/postgres.sh stop' EXIT; \

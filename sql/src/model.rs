@@ -315,6 +315,10 @@ pub struct Tx<'a> {
     now: Time,
     rng: &'a Mutex<StdRng>,
     counts: HashMap<i64, SpecCounts>,
+    /// Attempts (with their units) that the call's finishes and fails will
+    /// read, read and locked together by `prefetch`; each is used once, and
+    /// all are dropped when an operation that may change them runs.
+    prefetched: HashMap<i64, (Att, Option<Unit>)>,
 }
 
 impl<'a> Tx<'a> {
@@ -327,7 +331,70 @@ impl<'a> Tx<'a> {
             now: DateTime::<Utc>::MIN_UTC,
             rng,
             counts: HashMap::new(),
+            prefetched: HashMap::new(),
         }
+    }
+
+    /// Reads and locks, in one round trip on PostgreSQL, the attempts
+    /// (with their units and specs) that a batch of finishes and fails
+    /// names, so that those operations read nothing more; ordered by id,
+    /// so that two such batches never lock in opposite orders.
+    pub fn prefetch(&mut self, ops: &[Op]) -> R<()> {
+        let ids: Vec<i64> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Finish { attempt, .. } | Op::Fail { attempt, .. } => {
+                    i64::try_from(*attempt).ok()
+                }
+                _ => None,
+            })
+            .collect();
+        if ids.len() < 2 {
+            return Ok(());
+        }
+        let list = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let params = self.specs_params(list);
+        let key = &params[..1];
+        let attempts = format!("SELECT id FROM {}", self.c.id_list("?1"));
+        let specs = self.specs_asks(
+            &format!("s.id IN (SELECT spec FROM attempts WHERE id IN ({attempts}))"),
+            false,
+            &params,
+        );
+        let (spec_query, keep) = specs.split_last().expect("the query");
+        let attempt_sql = format!(
+            "SELECT {ATT_COLS} FROM attempts WHERE id IN ({attempts}) ORDER BY id{}",
+            self.c.lock(Lock::Update)
+        );
+        let unit_sql = format!(
+            "SELECT {UNIT_COLS} FROM work_units \
+             WHERE id IN (SELECT unit FROM attempts WHERE id IN ({attempts})) ORDER BY id{}",
+            self.c.lock(Lock::Update)
+        );
+        let mut asks: Vec<(&str, &[crate::db::Value])> =
+            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
+        asks.push((&attempt_sql, key));
+        asks.push((&unit_sql, key));
+        asks.push((&spec_query.0, spec_query.1));
+        let mut rows = self.c.rows_many(&asks)?;
+        let (Some(specs), Some(units), Some(atts)) = (rows.pop(), rows.pop(), rows.pop()) else {
+            return Err(DbError::corrupt("a pipeline lost an answer".into()));
+        };
+        self.take_specs(specs, false)?;
+        let mut by_id = HashMap::with_capacity(units.len());
+        for r in &units {
+            let u = unit_from(unit_raw(r)?)?;
+            by_id.insert(u.id, u);
+        }
+        for r in &atts {
+            let a = att_from(r)?;
+            let unit = by_id.get(&a.unit).cloned();
+            self.prefetched.insert(a.id, (a, unit));
+        }
+        Ok(())
     }
 
     /// Runs one operation at `now`: the outcome the caller sees, or the
@@ -336,6 +403,9 @@ impl<'a> Tx<'a> {
     /// changed are forgotten here).
     pub fn op(&mut self, now: Time, op: Op) -> R<coordinate::Result<Reply>> {
         self.now = now;
+        if !matches!(op, Op::Finish { .. } | Op::Fail { .. }) {
+            self.prefetched.clear();
+        }
         let before = self.counts.clone();
         match self.run(op) {
             Ok(reply) => Ok(Ok(reply)),
@@ -439,9 +509,9 @@ impl<'a> Tx<'a> {
     }
 
     /// `load_specs`' parameters.
-    fn specs_params(&self, key: i64) -> [crate::db::Value; 2] {
+    fn specs_params(&self, key: impl crate::db::ToValue) -> [crate::db::Value; 2] {
         [
-            crate::db::Value::Int(key),
+            key.to_value(),
             crate::db::Value::Blob(encode_time(self.now).to_vec()),
         ]
     }
@@ -583,6 +653,9 @@ impl<'a> Tx<'a> {
     /// (into the cache, without counts), read together: one round trip on
     /// PostgreSQL.
     fn attempt_and_unit(&mut self, id: Id) -> R<(Att, Option<Unit>)> {
+        if let Some(found) = self.prefetched.remove(&rid(id)?) {
+            return Ok(found);
+        }
         let params = self.specs_params(rid(id)?);
         let key = &params[..1];
         let specs = self.specs_asks(
@@ -1272,6 +1345,8 @@ impl<'a> Tx<'a> {
         let Some(next_id) = next_id else {
             return Ok(());
         };
+        // Units put may be ones the call's other finishes read ahead.
+        self.prefetched.clear();
         for item in items {
             self.put_unit(next_id, &item.key, &item.data, item.meta)?;
         }

@@ -499,15 +499,16 @@ impl PgBackend {
         conn.discard();
         conn.send_ahead("BEGIN ISOLATION LEVEL READ COMMITTED");
         let mut tx = model::Tx::new(conn, &self.rng);
+        tx.prefetch(ops).map_err(fail_db)?;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {
-                conn.send_ahead("SAVEPOINT op");
+                conn.savepoint();
             }
             match tx.op(self.clock.now(), op.clone()) {
                 Ok(outcome) => {
                     if savepoints {
-                        conn.send_ahead("RELEASE op");
+                        conn.release();
                     }
                     results.push(outcome);
                 }

@@ -345,6 +345,10 @@ impl SqliteBackend {
             .and_then(|mut s| s.execute([]))
             .map_err(sql)?;
         let mut tx = model::Tx::new(conn, &self.rng);
+        if let Err(e) = tx.prefetch(&ops) {
+            rollback(conn);
+            return Err(db_error(p, e));
+        }
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {

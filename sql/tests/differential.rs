@@ -1,7 +1,13 @@
 //! Model-based property test: random operation sequences run on the memory
-//! engine (the reference) and on SQLite side by side, with one mock clock
-//! and one seed; every reply must be the same (store ids aside, which each
-//! store chooses itself).
+//! engine (the reference) and on SQLite (and on PostgreSQL, given a server:
+//! see `pg/mod.rs`) side by side, with one mock clock and one seed; every
+//! reply must be the same (store ids aside, which each store chooses
+//! itself). Some steps are batches of finishes and fails (repeats and
+//! stale attempts included), with a request after them or not, the shape
+//! of `Worker::finish_and_request`: the SQL stores read such a batch's
+//! attempts ahead in one go.
+
+mod pg;
 
 use std::sync::Arc;
 
@@ -67,13 +73,15 @@ enum Step {
     WorkerLists(usize),
     UnitAttempts(usize),
     Query(usize, Option<WorkUnitStatus>, i64),
+    /// Several steps in one `Backend::batch`.
+    Batch(Vec<Step>),
 }
 
 fn random_step(rng: &mut StdRng) -> Step {
     let spec = rng.random_range(0..3usize);
     let name = format!("u{}", rng.random_range(0..8));
     let a = rng.random_range(0..64usize);
-    match rng.random_range(0..21) {
+    match rng.random_range(0..22) {
         0 | 1 => Step::Add(
             spec,
             name,
@@ -125,6 +133,23 @@ fn random_step(rng: &mut StdRng) -> Step {
             rng.random_range(0..64),
             rng.random_range(-1..2),
         ),
+        20 => {
+            let mut steps: Vec<Step> = (0..rng.random_range(2..7))
+                .map(|_| match rng.random_range(0..4) {
+                    0 => Step::Fail(rng.random_range(0..64)),
+                    _ => Step::Finish(rng.random_range(0..64), rng.random_bool(0.5)),
+                })
+                .collect();
+            if rng.random_bool(0.5) {
+                steps.push(Step::Request(
+                    rng.random_range(0..2),
+                    rng.random_range(1..4),
+                    rng.random_range(0..3),
+                    None,
+                ));
+            }
+            Step::Batch(steps)
+        }
         _ => Step::WorkerLists(rng.random_range(0..2)),
     }
 }
@@ -185,7 +210,7 @@ fn op_for(step: &Step, ids: &Ids) -> Option<Op> {
             extend: minutes(d * 10),
             data: None,
         },
-        Step::Advance(_) => return None,
+        Step::Advance(_) | Step::Batch(_) => return None,
         Step::Delete(s, names) => Op::DeleteWorkUnits {
             spec: ids.specs[s],
             query: WorkUnitQuery {
@@ -322,13 +347,12 @@ fn setup(c: &Coordinate) -> Ids {
     ids
 }
 
-#[test]
-fn sqlite_answers_like_the_memory_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let seeds: u64 = std::env::var("COORDINATE_SQL_PROP_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+/// Runs `seeds` random sequences on the memory engine and on the store
+/// `open` gives for a seed (with the run's clock and seed).
+fn answers_like_the_memory_engine(
+    seeds: u64,
+    open: impl Fn(u64, &coordinate::ConnectOptions) -> Coordinate,
+) {
     for seed in 0..seeds {
         let clock = MockClock::default();
         let memory = Coordinate::with_options(Arc::new(clock.clone()), Some(seed));
@@ -337,37 +361,83 @@ fn sqlite_answers_like_the_memory_engine() {
             seed: Some(seed),
             ..Default::default()
         };
-        let path = dir.path().join(format!("p{seed}.db"));
-        let sqlite = Coordinate::from_backend(Arc::new(
-            SqliteBackend::open(path.to_str().unwrap(), &options).unwrap(),
-        ));
+        let store = open(seed, &options);
         let mut mem_ids = setup(&memory);
-        let mut sql_ids = setup(&sqlite);
+        let mut sql_ids = setup(&store);
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
         let mut history = Vec::new();
         for _ in 0..250 {
             let step = random_step(&mut rng);
             history.push(step.clone());
-            if let Step::Advance(m) = step {
-                clock.advance(minutes(m));
-                continue;
-            }
-            let (Some(mop), Some(sop)) = (op_for(&step, &mem_ids), op_for(&step, &sql_ids)) else {
-                continue;
+            let steps = match step {
+                Step::Advance(m) => {
+                    clock.advance(minutes(m));
+                    continue;
+                }
+                Step::Batch(steps) => steps,
+                one => vec![one],
             };
-            let m = memory.backend().call(mop);
-            let s = sqlite.backend().call(sop);
+            let (mops, sops): (Vec<Op>, Vec<Op>) = steps
+                .iter()
+                .filter_map(|step| Some((op_for(step, &mem_ids)?, op_for(step, &sql_ids)?)))
+                .unzip();
+            let (m, s) = if let ([mop], [sop]) = (&mops[..], &sops[..]) {
+                (
+                    vec![memory.backend().call(mop.clone())],
+                    vec![store.backend().call(sop.clone())],
+                )
+            } else if mops.is_empty() {
+                continue;
+            } else {
+                (
+                    memory.backend().batch(mops).expect("a memory batch runs"),
+                    store.backend().batch(sops).expect("a store batch runs"),
+                )
+            };
             assert_eq!(
-                shape(&m),
-                shape(&s),
+                m.iter().map(shape).collect::<Vec<_>>(),
+                s.iter().map(shape).collect::<Vec<_>>(),
                 "seed {seed}, after steps {history:#?}"
             );
-            learn(&mut mem_ids, &m);
-            learn(&mut sql_ids, &s);
+            m.iter().for_each(|r| learn(&mut mem_ids, r));
+            s.iter().for_each(|r| learn(&mut sql_ids, r));
         }
         // The whole state agrees at the end too.
         let m = memory.backend().call(Op::Summarize);
-        let s = sqlite.backend().call(Op::Summarize);
+        let s = store.backend().call(Op::Summarize);
         assert_eq!(shape(&m), shape(&s), "seed {seed}: final summaries");
     }
+}
+
+fn seeds(default: u64) -> u64 {
+    std::env::var("COORDINATE_SQL_PROP_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn sqlite_answers_like_the_memory_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    answers_like_the_memory_engine(seeds(40), |seed, options| {
+        let path = dir.path().join(format!("p{seed}.db"));
+        Coordinate::from_backend(Arc::new(
+            SqliteBackend::open(path.to_str().unwrap(), options).unwrap(),
+        ))
+    });
+}
+
+/// The same on PostgreSQL (a fresh schema per seed; fewer seeds: each
+/// creates a schema on the server).
+#[test]
+fn postgres_answers_like_the_memory_engine() {
+    let Some(server) = pg::server() else {
+        return;
+    };
+    answers_like_the_memory_engine(seeds(12), |_, options| {
+        Coordinate::from_backend(Arc::new(
+            coordinate_sql::PgBackend::open(&pg::fresh(&server, "diff"), options)
+                .expect("a fresh PostgreSQL schema opens"),
+        ))
+    });
 }

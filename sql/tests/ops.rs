@@ -746,3 +746,55 @@ fn connect_opens_sqlite_urls_and_plain_paths_after_install() {
         Err(Error::BadUrl { .. })
     ));
 }
+
+#[test]
+fn a_batch_of_finishes_sees_what_its_own_chaining_changed() {
+    // The store reads a batch's attempts ahead; a finish that chains into
+    // a unit whose attempt the same batch finishes later must be seen.
+    let t = fresh();
+    let ns = t.ns("ns");
+    let one = t.spec(ns, map([("name", "one"), ("then", "two")]));
+    let two = t.spec(ns, spec_data("two"));
+    let a = t.add(one.id, "a", Map::new(), WorkUnitMeta::default());
+    let c = t.add(two.id, "c", Map::new(), WorkUnitMeta::default());
+    let w = t.worker(ns, "w");
+    let attempt_on = |unit: UnitId| match t
+        .call(Op::MakeAttempt {
+            worker: w.id,
+            unit,
+            lifetime: TimeDelta::minutes(5),
+        })
+        .unwrap()
+    {
+        Reply::Attempt(Some(x)) => x.id,
+        r => panic!("{r:?}"),
+    };
+    let x = attempt_on(c.key());
+    t.call(Op::Fail {
+        attempt: x,
+        data: None,
+    })
+    .unwrap();
+    assert_eq!(t.counts(two.id), vec![(WorkUnitStatus::Failed, 1)]);
+    let on_a = attempt_on(a.key());
+    let output = Value::List(vec!["c".into()]);
+    let replies =
+        t.b.batch(vec![
+            Op::Finish {
+                attempt: on_a,
+                data: Some(map([("output", output)])),
+            },
+            // Late, and no longer the unit's attempt: the chaining above
+            // put "c" back in the queue.
+            Op::Finish {
+                attempt: x,
+                data: None,
+            },
+        ])
+        .unwrap();
+    assert!(replies.iter().all(Result::is_ok), "{replies:?}");
+    assert_eq!(t.att_status(x), AttemptStatus::Finished);
+    assert_eq!(t.status(c.key()), WorkUnitStatus::Available);
+    assert_eq!(t.counts(two.id), vec![(WorkUnitStatus::Available, 1)]);
+    assert_eq!(t.counts(one.id), vec![(WorkUnitStatus::Finished, 1)]);
+}
