@@ -314,11 +314,16 @@ pub trait Db {
     fn keep_namespaces(&self, _namespaces: &str, _delete: bool) -> Option<String> {
         None
     }
-    /// A table of the ids in a parameter holding a JSON array of integers
-    /// (`param` is its placeholder, `?N`), named `l`: columns `pos` (the
-    /// order in the array) and `id`.
-    fn id_list(&self, param: &str) -> String {
-        format!("(SELECT key AS pos, value AS id FROM json_each({param})) AS l")
+    /// A query of the ids in a parameter holding a JSON array of integers
+    /// (`param` is its placeholder, `?N`).
+    fn json_ids(&self, param: &str) -> String {
+        format!("SELECT value FROM json_each({param})")
+    }
+    /// The condition that `column` is one of the ids `ids` (a query of one
+    /// integer column) selects, written so that the engine looks each one
+    /// up in `column`'s index whatever it guesses of their number.
+    fn among(&self, column: &str, ids: &str) -> String {
+        format!("{column} IN ({ids})")
     }
     /// The row of `spec_counts` this connection adds its count changes to
     /// (0 on SQLite; on PostgreSQL one of [`COUNT_SHARDS`], so that

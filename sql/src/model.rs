@@ -358,20 +358,23 @@ impl<'a> Tx<'a> {
         );
         let params = self.specs_params(list);
         let key = &params[..1];
-        let attempts = format!("SELECT id FROM {}", self.c.id_list("?1"));
+        let listed = self.c.among("id", &self.c.json_ids("?1"));
         let specs = self.specs_asks(
-            &format!("s.id IN (SELECT spec FROM attempts WHERE id IN ({attempts}))"),
+            &self
+                .c
+                .among("s.id", &format!("SELECT spec FROM attempts WHERE {listed}")),
             false,
             &params,
         );
         let (spec_query, keep) = specs.split_last().expect("the query");
         let attempt_sql = format!(
-            "SELECT {ATT_COLS} FROM attempts WHERE id IN ({attempts}) ORDER BY id{}",
+            "SELECT {ATT_COLS} FROM attempts WHERE {listed} ORDER BY id{}",
             self.c.lock(Lock::Update)
         );
         let unit_sql = format!(
-            "SELECT {UNIT_COLS} FROM work_units \
-             WHERE id IN (SELECT unit FROM attempts WHERE id IN ({attempts})) ORDER BY id{}",
+            "SELECT {UNIT_COLS} FROM work_units WHERE {} ORDER BY id{}",
+            self.c
+                .among("id", &format!("SELECT unit FROM attempts WHERE {listed}")),
             self.c.lock(Lock::Update)
         );
         let mut asks: Vec<(&str, &[crate::db::Value])> =
@@ -2210,11 +2213,13 @@ impl SqlClaims<'_, '_> {
         let rows = tx.c.rows_many(&[
             (
                 &format!(
+                    // In the order they were taken (one read of the
+                    // available units' index, so in its order).
                     "INSERT INTO attempts (spec, unit, worker, status, data, start_time, \
                      expiration, expiring) SELECT ?1, u.id, ?3, 0, u.data, ?4, ?5, 1 \
-                     FROM {} JOIN work_units u ON u.id = l.id ORDER BY l.pos \
+                     FROM work_units u WHERE {} ORDER BY u.prio DESC, u.name \
                      RETURNING unit, id",
-                    tx.c.id_list("?2")
+                    tx.c.among("u.id", &tx.c.json_ids("?2"))
                 ),
                 &insert,
             ),
@@ -2222,8 +2227,8 @@ impl SqlClaims<'_, '_> {
                 &format!(
                     "UPDATE work_units SET queue = NULL, num_attempts = num_attempts + 1, \
                      active = (SELECT MAX(a.id) FROM attempts a WHERE a.unit = work_units.id) \
-                     WHERE id IN (SELECT id FROM {})",
-                    tx.c.id_list("?1")
+                     WHERE {}",
+                    tx.c.among("id", &tx.c.json_ids("?1"))
                 ),
                 &update,
             ),

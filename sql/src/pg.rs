@@ -19,17 +19,21 @@
 //! waits for one), runs on it, and puts it back. A process that calls from
 //! one thread at a time (a worker) opens one connection; the daemon, which
 //! serves many clients through one backend per store, runs up to
-//! `pool_size` calls at once. The `postgres` crate is the blocking
-//! client: it must be called from plain threads, never from a task of an
-//! async runtime (it runs its own small runtime per call); `coordinated`
-//! calls stores from `spawn_blocking` threads, where that holds. Opening,
-//! closing and dropping a backend inside a runtime (a daemon opening a test
-//! store from a task) is moved to a plain thread here.
+//! `pool_size` calls at once. A connection (`pgconn.rs`) blocks the
+//! calling thread on a runtime of its own, to pipeline statements: it must
+//! be called from plain threads, never from a task of an async runtime;
+//! `coordinated` calls stores from `spawn_blocking` threads, where that
+//! holds. Opening, closing and dropping a backend inside a runtime (a
+//! daemon opening a test store from a task) is moved to a plain thread
+//! here.
 //!
 //! # Transactions, locks and retries
 //! Every call is one `READ COMMITTED` transaction (a batch: one
-//! transaction, a savepoint per operation), committed before the call
-//! returns (`synchronous_commit` as the server has it: on by default).
+//! transaction, a savepoint per operation that sends a statement of its
+//! own), committed before the call returns (`synchronous_commit` as the
+//! server has it: on by default). Statements whose answers are not read
+//! go to the server with the next one that needs an answer; if one of
+//! them fails, the whole call fails (and is retried as below).
 //! The model reads every row it may change with `FOR UPDATE`, except
 //! where waiting would serialise workers:
 //! - claims take the best available unit no other transaction holds
@@ -40,8 +44,9 @@
 //!   spec (one of `db::COUNT_SHARDS`, chosen when it connects); a spec's
 //!   counts are the sums, so updates of one spec's counts rarely wait and
 //!   commits of several workers can share a WAL flush;
-//! - a spec being used is kept from deletion (`FOR KEY SHARE` on its row,
-//!   which users of the spec do not wait on; deleting it waits for them);
+//! - a spec being used is kept from deletion by a shared advisory lock on
+//!   its namespace (`Db::keep_namespaces`), which users do not wait on and
+//!   deleting a spec takes exclusively (so it waits for them);
 //! - a spec with `max_running` or continuous units has one claimer at a
 //!   time (`FOR NO KEY UPDATE` on its row), who reads its counts and meta
 //!   again once it holds it, so the limit is never exceeded.
@@ -77,7 +82,7 @@ use crate::pgconn::PgConn;
 use crate::store::DbError;
 
 /// Runs `f` on a plain thread when called inside an async runtime (where
-/// the blocking client's own runtime may not be started or dropped: a
+/// a connection's own runtime may not be started or dropped: a
 /// daemon opening or dropping a store from a task), else right here.
 fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
@@ -96,7 +101,7 @@ const TRIES: u32 = 30;
 /// A parsed PostgreSQL store URL.
 #[derive(Clone, Debug)]
 pub struct PgUrl {
-    /// The connection settings, for the `postgres` crate.
+    /// The connection settings, for `tokio-postgres`.
     pub config: tokio_postgres::Config,
     /// The schema holding the store's tables (`None`: the search path's
     /// first schema, normally `public`).
@@ -402,8 +407,14 @@ impl PgBackend {
                     reason: format!("{u}: cannot connect: {e}"),
                 }
             })?;
+        // Every statement of the model reads through an index (§6.4); a
+        // sequential scan is only ever the planner's guess from statistics
+        // that lag behind tables that grow by thousands of rows a second
+        // (a prepared statement's generic plan, made while `attempts` was
+        // small, scanned all of it for each batch of finishes). So the
+        // planner is told not to scan tables whole where an index serves.
         let mut setup = format!(
-            "SET lock_timeout = '{}ms'; SET statement_timeout = 0;",
+            "SET lock_timeout = '{}ms'; SET statement_timeout = 0; SET enable_seqscan = off;",
             self.timeout.as_millis()
         );
         if let Some(schema) = &self.url.schema {

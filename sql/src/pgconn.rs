@@ -377,11 +377,15 @@ impl Db for PgConn {
         }
     }
 
-    fn id_list(&self, param: &str) -> String {
-        format!(
-            "(SELECT pos, CAST(v AS BIGINT) AS id FROM \
-             json_array_elements_text(CAST({param} AS json)) WITH ORDINALITY AS t(v, pos)) AS l"
-        )
+    fn json_ids(&self, param: &str) -> String {
+        format!("SELECT CAST(json_array_elements_text(CAST({param} AS json)) AS BIGINT)")
+    }
+
+    fn among(&self, column: &str, ids: &str) -> String {
+        // `IN (query)` may become a hash join over the whole table when the
+        // planner guesses many ids; an array from a subquery run once is
+        // looked up in the index, one id at a time.
+        format!("{column} = ANY(ARRAY({ids}))")
     }
 
     fn keep_namespaces(&self, namespaces: &str, delete: bool) -> Option<String> {
