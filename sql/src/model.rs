@@ -67,6 +67,12 @@ fn attempt_status(code: i64) -> R<AttemptStatus> {
         .map_err(|_| DbError::corrupt(format!("attempt status code {code}")))
 }
 
+/// Ids as the parameter `Db::json_ids` reads: a JSON array.
+fn id_array(ids: impl IntoIterator<Item = i64>) -> crate::db::Value {
+    let list: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    crate::db::Value::Text(format!("[{}]", list.join(",")))
+}
+
 fn time_param(t: Option<Time>) -> Option<[u8; 12]> {
     t.map(encode_time)
 }
@@ -131,6 +137,9 @@ struct Sweep {
     due: bool,
     back: bool,
 }
+
+/// A spec `Tx::load_specs` read: its id, name and sweep hints.
+type SpecSeen = (i64, String, Sweep);
 
 impl Sweep {
     const ALL: Sweep = Sweep {
@@ -352,21 +361,7 @@ impl<'a> Tx<'a> {
         if ids.len() < 2 {
             return Ok(());
         }
-        let list = format!(
-            "[{}]",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
-        let params = self.specs_params(list);
-        let key = &params[..1];
         let listed = self.c.among("id", &self.c.json_ids("?1"));
-        let specs = self.specs_asks(
-            &self
-                .c
-                .among("s.id", &format!("SELECT spec FROM attempts WHERE {listed}")),
-            false,
-            &params,
-        );
-        let (spec_query, keep) = specs.split_last().expect("the query");
         let attempt_sql = format!(
             "SELECT {ATT_COLS} FROM attempts WHERE {listed} ORDER BY id{}",
             self.c.lock(Lock::Update)
@@ -377,16 +372,16 @@ impl<'a> Tx<'a> {
                 .among("id", &format!("SELECT unit FROM attempts WHERE {listed}")),
             self.c.lock(Lock::Update)
         );
-        let mut asks: Vec<(&str, &[crate::db::Value])> =
-            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
-        asks.push((&attempt_sql, key));
-        asks.push((&unit_sql, key));
-        asks.push((&spec_query.0, spec_query.1));
-        let mut rows = self.c.rows_many(&asks)?;
-        let (Some(specs), Some(units), Some(atts)) = (rows.pop(), rows.pop(), rows.pop()) else {
-            return Err(DbError::corrupt("a pipeline lost an answer".into()));
-        };
-        self.take_specs(specs, false)?;
+        let (rows, _) = self.read_with_specs(
+            &self
+                .c
+                .among("s.id", &format!("SELECT spec FROM attempts WHERE {listed}")),
+            false,
+            id_array(ids),
+            &[&attempt_sql, &unit_sql],
+        )?;
+        let [atts, units] = <[Vec<Row>; 2]>::try_from(rows)
+            .map_err(|_| DbError::corrupt("a pipeline lost an answer".into()))?;
         let mut by_id = HashMap::with_capacity(units.len());
         for r in &units {
             let u = unit_from(unit_raw(r)?)?;
@@ -464,63 +459,61 @@ impl<'a> Tx<'a> {
     /// `counts`). Every look at specs also keeps them from being deleted
     /// until the commit (see [`Db::keep_namespaces`]; others using them
     /// go on).
-    fn load_specs(
-        &mut self,
-        condition: &str,
-        key: i64,
-        counts: bool,
-    ) -> R<Vec<(i64, String, Sweep)>> {
-        let params = self.specs_params(key);
-        let asks = self.specs_asks(condition, counts, &params);
-        let asks: Vec<(&str, &[crate::db::Value])> =
-            asks.iter().map(|(q, p)| (q.as_str(), *p)).collect();
-        let rows = self.c.rows_many(&asks)?.pop().unwrap_or_default();
-        self.take_specs(rows, counts)
+    fn load_specs(&mut self, condition: &str, key: i64, counts: bool) -> R<Vec<SpecSeen>> {
+        let key = crate::db::Value::Int(key);
+        Ok(self.read_with_specs(condition, counts, key, &[])?.1)
     }
 
-    /// `load_specs`' statements, with `params` (`specs_params`): the one
-    /// that keeps the specs' namespaces (on PostgreSQL: to be sent before
-    /// anything else the operation reads or locks), then the query (its
-    /// rows are the last answer).
-    fn specs_asks<'q>(
-        &self,
+    /// `load_specs` of `condition`, with the queries `reads` (of `?1`, which
+    /// is `key` for them all) sent together: one round trip on PostgreSQL.
+    /// The statement that keeps the specs' namespaces goes first, before
+    /// `reads` lock anything, and the specs' query last. Returns the rows
+    /// of each of `reads`, and the specs.
+    fn read_with_specs(
+        &mut self,
         condition: &str,
         counts: bool,
-        params: &'q [crate::db::Value],
-    ) -> Vec<(String, &'q [crate::db::Value])> {
-        let mut out = Vec::with_capacity(2);
+        key: crate::db::Value,
+        reads: &[&str],
+    ) -> R<(Vec<Vec<Row>>, Vec<SpecSeen>)> {
+        let params = self.specs_params(key);
         let key = &params[..1];
-        if let Some(keep) = self.c.keep_namespaces(
+        let keep = self.c.keep_namespaces(
             &format!("SELECT DISTINCT s.ns FROM work_specs s WHERE {condition}"),
             false,
-        ) {
-            out.push((keep, key));
-        }
-        out.push(if counts {
+        );
+        let (query, query_params) = if counts {
             let sql = format!(
                 "SELECT {SPEC_LIGHT}, {SPEC_VIEW} FROM work_specs s \
                  LEFT JOIN spec_counts c ON c.spec = s.id WHERE {condition} \
                  GROUP BY s.id ORDER BY s.name"
             );
-            (sql, params)
+            (sql, &params[..])
         } else {
             let sql =
                 format!("SELECT {SPEC_LIGHT} FROM work_specs s WHERE {condition} ORDER BY s.name");
             (sql, key)
-        });
-        out
+        };
+        let mut asks: Vec<(&str, &[crate::db::Value])> =
+            keep.iter().map(|q| (q.as_str(), key)).collect();
+        asks.extend(reads.iter().map(|q| (*q, key)));
+        asks.push((&query, query_params));
+        let mut rows = self.c.rows_many(&asks)?;
+        let spec_rows = rows.pop();
+        let answers = rows.split_off(rows.len().min(usize::from(keep.is_some())));
+        let (Some(spec_rows), true) = (spec_rows, answers.len() == reads.len()) else {
+            return Err(DbError::corrupt("a pipeline lost an answer".into()));
+        };
+        Ok((answers, self.take_specs(spec_rows, counts)?))
     }
 
     /// `load_specs`' parameters.
-    fn specs_params(&self, key: impl crate::db::ToValue) -> [crate::db::Value; 2] {
-        [
-            key.to_value(),
-            crate::db::Value::Blob(encode_time(self.now).to_vec()),
-        ]
+    fn specs_params(&self, key: crate::db::Value) -> [crate::db::Value; 2] {
+        [key, crate::db::Value::Blob(encode_time(self.now).to_vec())]
     }
 
     /// `load_specs`' rows into the cache.
-    fn take_specs(&mut self, rows: Vec<Row>, counts: bool) -> R<Vec<(i64, String, Sweep)>> {
+    fn take_specs(&mut self, rows: Vec<Row>, counts: bool) -> R<Vec<SpecSeen>> {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.get(0)?;
@@ -659,33 +652,22 @@ impl<'a> Tx<'a> {
         if let Some(found) = self.prefetched.remove(&rid(id)?) {
             return Ok(found);
         }
-        let params = self.specs_params(rid(id)?);
-        let key = &params[..1];
-        let specs = self.specs_asks(
-            "s.id = (SELECT spec FROM attempts WHERE id = ?1)",
-            false,
-            &params,
-        );
-        let (spec_query, keep) = specs.split_last().expect("the query");
         let unit_sql = format!(
             "SELECT {UNIT_COLS} FROM work_units \
              WHERE id = (SELECT unit FROM attempts WHERE id = ?1){}",
             self.c.lock(Lock::Update)
         );
-        let attempt_sql = self.attempt_sql();
-        let mut asks: Vec<(&str, &[crate::db::Value])> =
-            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
-        asks.push((&attempt_sql, key));
-        asks.push((&unit_sql, key));
-        asks.push((&spec_query.0, spec_query.1));
-        let mut rows = self.c.rows_many(&asks)?;
-        let (Some(spec), Some(unit), Some(att)) = (rows.pop(), rows.pop(), rows.pop()) else {
-            return Err(DbError::corrupt("a pipeline lost an answer".into()));
-        };
+        let (rows, _) = self.read_with_specs(
+            "s.id = (SELECT spec FROM attempts WHERE id = ?1)",
+            false,
+            crate::db::Value::Int(rid(id)?),
+            &[&self.attempt_sql(), &unit_sql],
+        )?;
+        let [att, unit] = <[Vec<Row>; 2]>::try_from(rows)
+            .map_err(|_| DbError::corrupt("a pipeline lost an answer".into()))?;
         let Some(att) = att.first().map(att_from).transpose()? else {
             return gone();
         };
-        self.take_specs(spec, false)?;
         let unit = unit.first().map(|r| unit_from(unit_raw(r)?)).transpose()?;
         Ok((att, unit))
     }
@@ -1360,21 +1342,14 @@ impl<'a> Tx<'a> {
         // The worker and its namespace (which must exist), then every spec
         // of it with its meta, counts and what its sweep has to do, in one
         // query each.
-        let params = self.specs_params(worker);
-        let specs = self.specs_asks(
+        let (rows, specs) = self.read_with_specs(
             "s.ns = (SELECT ns FROM workers WHERE id = ?1)",
             true,
-            &params,
-        );
-        let (spec_query, keep) = specs.split_last().expect("the query");
-        let mut asks: Vec<(&str, &[crate::db::Value])> =
-            keep.iter().map(|(q, p)| (q.as_str(), *p)).collect();
-        asks.push((WORKER_REF_SQL, &params[..1]));
-        asks.push((&spec_query.0, spec_query.1));
-        let mut rows = self.c.rows_many(&asks)?;
-        let (Some(spec_rows), Some(wrow)) = (rows.pop(), rows.pop()) else {
-            return Err(DbError::corrupt("a pipeline lost an answer".into()));
-        };
+            crate::db::Value::Int(worker),
+            &[WORKER_REF_SQL],
+        )?;
+        let [wrow] = <[Vec<Row>; 1]>::try_from(rows)
+            .map_err(|_| DbError::corrupt("a pipeline lost an answer".into()))?;
         let Some(wref) = wrow
             .first()
             .map(|r| worker_ref_from(worker, r))
@@ -1382,7 +1357,6 @@ impl<'a> Tx<'a> {
         else {
             return gone();
         };
-        let specs = self.take_specs(spec_rows, true)?;
         let mut metas = Vec::with_capacity(specs.len());
         for (id, name, sweep) in specs {
             if sweep.expire || sweep.due || sweep.back {
@@ -2194,22 +2168,15 @@ impl SqlClaims<'_, '_> {
             return Ok(());
         }
         let tx = &mut *self.tx;
-        let ids = format!(
-            "[{}]",
-            self.taken
-                .iter()
-                .map(|(u, _)| u.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let ids = id_array(self.taken.iter().map(|(u, _)| *u));
         let insert = [
             crate::db::Value::Int(self.spec),
-            crate::db::Value::Text(ids.clone()),
+            ids.clone(),
             crate::db::Value::Int(self.worker),
             crate::db::Value::Blob(encode_time(tx.now).to_vec()),
             crate::db::Value::Blob(encode_time(add(tx.now, self.lifetime)).to_vec()),
         ];
-        let update = [crate::db::Value::Text(ids)];
+        let update = [ids];
         let rows = tx.c.rows_many(&[
             (
                 &format!(
