@@ -77,6 +77,8 @@ enum Answer {
 pub struct PgConn {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    /// The task that drives the connection (ends when it closes).
+    task: tokio::task::JoinHandle<()>,
     statements: RefCell<HashMap<String, Statement>>,
     queue: RefCell<Vec<Queued>>,
     /// A statement sent ahead failed (the whole call must fail).
@@ -97,12 +99,13 @@ impl PgConn {
         let (client, connection) = runtime.block_on(config.connect(tokio_postgres::NoTls))?;
         // Runs whenever the thread blocks on the runtime (every statement);
         // ends when the connection closes, which `Client::is_closed` shows.
-        runtime.spawn(async move {
+        let task = runtime.spawn(async move {
             let _ = connection.await;
         });
         Ok(PgConn {
             runtime,
             client,
+            task,
             statements: RefCell::new(HashMap::new()),
             queue: RefCell::new(Vec::new()),
             ahead_failed: Cell::new(false),
@@ -227,6 +230,24 @@ fn write<'a>(client: &'a Client, stmt: &'a Statement, params: &'a [Value]) -> Pe
         let n = client.execute_raw(stmt, params.iter().map(PgParam)).await?;
         Ok(Answer::Done(n))
     })
+}
+
+impl Drop for PgConn {
+    /// Says goodbye to the server (`Terminate`) rather than dropping the
+    /// socket, as the blocking `postgres` crate does: closes the client's
+    /// side (the crate's hidden `__private_api_close`, which that crate
+    /// uses for this) and lets the connection task finish, for at most a
+    /// second. Only on a plain thread (`pg.rs` drops connections there).
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        self.client.__private_api_close();
+        let task = &mut self.task;
+        let _ = self.runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(1), task).await
+        });
+    }
 }
 
 /// Polls every future, in the order given, until all are done: each
