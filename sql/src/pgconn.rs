@@ -79,6 +79,9 @@ pub struct PgConn {
     client: Client,
     /// The task that drives the connection (ends when it closes).
     task: tokio::task::JoinHandle<()>,
+    /// The process that connected (a child of `fork()` shares the socket
+    /// and must not say goodbye on it).
+    pid: u32,
     statements: RefCell<HashMap<String, Statement>>,
     queue: RefCell<Vec<Queued>>,
     /// A statement sent ahead failed (the whole call must fail).
@@ -106,6 +109,7 @@ impl PgConn {
             runtime,
             client,
             task,
+            pid: std::process::id(),
             statements: RefCell::new(HashMap::new()),
             queue: RefCell::new(Vec::new()),
             ahead_failed: Cell::new(false),
@@ -237,9 +241,12 @@ impl Drop for PgConn {
     /// socket, as the blocking `postgres` crate does: closes the client's
     /// side (the crate's hidden `__private_api_close`, which that crate
     /// uses for this) and lets the connection task finish, for at most a
-    /// second. Only on a plain thread (`pg.rs` drops connections there).
+    /// second. Only on a plain thread (`pg.rs` drops connections there),
+    /// and only in the process that connected: in a child of `fork()` the
+    /// socket is the parent's too, and closing it there would end the
+    /// parent's session (the child's copy of the descriptor just closes).
     fn drop(&mut self) {
-        if tokio::runtime::Handle::try_current().is_ok() {
+        if tokio::runtime::Handle::try_current().is_ok() || std::process::id() != self.pid {
             return;
         }
         self.client.__private_api_close();
