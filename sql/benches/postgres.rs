@@ -15,6 +15,10 @@
 //!   --store postgresql://...`, HTTP from each worker process);
 //!   `COORDINATE_PG_BENCH_BATCH`, `COORDINATE_PG_BENCH_PROCS` (lists) and
 //!   `COORDINATE_PG_BENCH_VIA` (`direct`, `coordinated` or both) pick rows.
+//!   Each row runs twice: `separate` finishes a batch in a transaction of
+//!   its own, `paired` finishes it in the same transaction as the next
+//!   request (`Worker::finish_and_request`); `COORDINATE_PG_BENCH_LOOP`
+//!   (`separate`, `paired` or both) picks.
 //!
 //! Worker processes are this binary again (`COORDINATE_PG_BENCH_CHILD`).
 
@@ -22,7 +26,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use coordinate::backend::{Op, Reply};
+use coordinate::backend::{AttemptRef, Op, Reply};
 use coordinate::{AttemptRequest, Backend, Map, Value, WorkUnitStatus};
 use coordinate_server::HttpBackend;
 use coordinate_sql::PgBackend;
@@ -104,25 +108,54 @@ fn populate(url: &str, n: usize) -> u64 {
 }
 
 /// Requests and finishes until the spec is empty (or `limit` units);
-/// returns the units done.
-fn drain(b: &dyn Backend, spec: u64, worker: u64, batch: i64, limit: usize) -> usize {
+/// returns the units done. `paired` finishes each batch in the same
+/// transaction as the next request (`Worker::finish_and_request`'s one
+/// `Backend::batch`) instead of in transactions of their own.
+fn drain(b: &dyn Backend, spec: u64, worker: u64, batch: i64, paired: bool, limit: usize) -> usize {
     let request = AttemptRequest {
         number_of_work_units: batch,
         ..Default::default()
     };
     let mut done = 0;
-    while done < limit {
-        let atts = match b
-            .call(Op::RequestAttempts {
+    let mut pending: Vec<AttemptRef> = Vec::new();
+    loop {
+        let asked = done < limit;
+        if !paired && !pending.is_empty() {
+            support::finish(b, std::mem::take(&mut pending), batch);
+        }
+        if !asked && pending.is_empty() {
+            break;
+        }
+        let mut ops: Vec<Op> = pending
+            .drain(..)
+            .map(|a| Op::Finish {
+                attempt: a.id,
+                data: None,
+            })
+            .collect();
+        if asked {
+            ops.push(Op::RequestAttempts {
                 worker,
                 request: request.clone(),
-            })
-            .expect("request")
-        {
-            Reply::Attempts(a) => a,
-            r => panic!("{r:?}"),
+            });
+        }
+        let mut replies = if ops.len() == 1 && asked {
+            vec![b.call(ops.remove(0))]
+        } else {
+            b.batch(ops).expect("batch")
         };
-        if atts.is_empty() {
+        let atts = if asked {
+            match replies.pop().expect("a reply").expect("request") {
+                Reply::Attempts(a) => a,
+                r => panic!("{r:?}"),
+            }
+        } else {
+            Vec::new()
+        };
+        for r in replies {
+            r.expect("finish");
+        }
+        if asked && atts.is_empty() {
             let left = match b.call(Op::CountWorkUnitStatus { spec }).expect("count") {
                 Reply::StatusCounts(c) => c
                     .iter()
@@ -137,18 +170,19 @@ fn drain(b: &dyn Backend, spec: u64, worker: u64, batch: i64, limit: usize) -> u
             continue;
         }
         done += atts.len();
-        support::finish(b, atts, batch);
+        pending = atts;
     }
     done
 }
 
 fn child(spec_url: &str) {
-    let mut parts = spec_url.splitn(2, ' ');
+    let mut parts = spec_url.splitn(3, ' ');
     let batch: i64 = parts.next().and_then(|b| b.parse().ok()).expect("batch");
+    let paired = parts.next() == Some("paired");
     let url = parts.next().expect("url");
     let b = open(url);
     let (spec, worker) = setup(&*b, &format!("w{}", std::process::id()));
-    drain(&*b, spec, worker, batch, usize::MAX);
+    drain(&*b, spec, worker, batch, paired, usize::MAX);
 }
 
 fn coordinated() -> Option<PathBuf> {
@@ -192,10 +226,10 @@ fn bench_claim(server: &str, n: usize) {
     let b = PgBackend::open(&url, &Default::default()).expect("open");
     let (_, worker) = setup(&b, "w");
     // Warm the statement cache and the server's buffers.
-    drain(&b, spec, worker, 1, 200);
+    drain(&b, spec, worker, 1, false, 200);
     let measure = 3_000.min(n);
     let start = Instant::now();
-    let done = drain(&b, spec, worker, 1, measure);
+    let done = drain(&b, spec, worker, 1, false, measure);
     let s = start.elapsed().as_secs_f64();
     println!(
         "claim    n={n:>8}: {:>7.1} µs per request+finish (batch 1, 1 process, {done} units)",
@@ -203,7 +237,26 @@ fn bench_claim(server: &str, n: usize) {
     );
 }
 
-fn bench_drain(server: &str, n: usize, procs: usize, batch: i64, via: Option<&PathBuf>) {
+/// One drain measurement: `n` units, `procs` worker processes asking for
+/// `batch` units at a time, finishing them apart or `paired` with the next
+/// request, direct to PostgreSQL or through the daemon at `via`.
+struct Drain<'a> {
+    n: usize,
+    procs: usize,
+    batch: i64,
+    paired: bool,
+    via: Option<&'a PathBuf>,
+}
+
+fn bench_drain(server: &str, row: &Drain) {
+    let Drain {
+        n,
+        procs,
+        batch,
+        paired,
+        via,
+    } = *row;
+    let mode = if paired { "paired" } else { "separate" };
     let url = fresh(server, "drain");
     populate(&url, n);
     let mut daemon = via.map(|bin| start_daemon(bin, &url));
@@ -213,7 +266,10 @@ fn bench_drain(server: &str, n: usize, procs: usize, batch: i64, via: Option<&Pa
     let children: Vec<_> = (0..procs)
         .map(|_| {
             Command::new(&me)
-                .env("COORDINATE_PG_BENCH_CHILD", format!("{batch} {target}"))
+                .env(
+                    "COORDINATE_PG_BENCH_CHILD",
+                    format!("{batch} {mode} {target}"),
+                )
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("spawn")
@@ -228,7 +284,7 @@ fn bench_drain(server: &str, n: usize, procs: usize, batch: i64, via: Option<&Pa
         let _ = d.wait();
     }
     println!(
-        "drain    n={n:>7} procs={procs} batch={batch:>3} {:<11}: {:>8.0} units/s ({s:.2} s)",
+        "drain    n={n:>7} procs={procs} batch={batch:>3} {mode:<8} {:<11}: {:>8.0} units/s ({s:.2} s)",
         if via.is_some() {
             "coordinated"
         } else {
@@ -264,15 +320,34 @@ fn main() {
             std::env::var("COORDINATE_PG_BENCH_VIA").map_or(true, |v| v.contains("direct"));
         let through =
             std::env::var("COORDINATE_PG_BENCH_VIA").map_or(true, |v| v.contains("coordinated"));
+        let loops = std::env::var("COORDINATE_PG_BENCH_LOOP");
+        let separate = loops.as_ref().map_or(true, |v| v.contains("separate"));
+        let paired = loops.as_ref().map_or(true, |v| v.contains("paired"));
+        let mut vias = Vec::new();
+        if direct {
+            vias.push(None);
+        }
+        if let (true, Some(bin)) = (through, daemon.as_ref()) {
+            vias.push(Some(bin));
+        }
         for n in support::list("COORDINATE_PG_BENCH_DRAIN", &[20_000, 200_000]) {
             for batch in support::list("COORDINATE_PG_BENCH_BATCH", &[1, 100]) {
                 for procs in support::list("COORDINATE_PG_BENCH_PROCS", &[1, 4]) {
-                    let batch = batch as i64;
-                    if direct {
-                        bench_drain(&server, n, procs, batch, None);
-                    }
-                    if let (true, Some(bin)) = (through, daemon.as_ref()) {
-                        bench_drain(&server, n, procs, batch, Some(bin));
+                    for pair in [false, true] {
+                        if !(if pair { paired } else { separate }) {
+                            continue;
+                        }
+                        for &via in &vias {
+                            let batch = batch as i64;
+                            let row = Drain {
+                                n,
+                                procs,
+                                batch,
+                                paired: pair,
+                                via,
+                            };
+                            bench_drain(&server, &row);
+                        }
                     }
                 }
             }
