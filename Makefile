@@ -30,7 +30,7 @@ test-sql:
 # with one killed, a server restart (own server only), and the server's
 # corpus with PostgreSQL test stores (a schema each). The server is stopped
 # and deleted at the end, also on failure.
-PG_TESTS := --test pg_conformance --test pg_model --test differential --test pg_processes --test pg_daemons --test pg_restart
+PG_TESTS := --test pg_conformance --test pg_model --test pg_batch --test differential --test pg_processes --test pg_daemons --test pg_restart
 test-postgres: coordinated
 	url=$$(scripts/postgres.sh start); \
 	trap 'scripts/postgres.sh stop' EXIT; \
