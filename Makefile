@@ -58,7 +58,8 @@ bench: bench-core
 
 # The PostgreSQL bench (sql/benches/postgres.rs) on a throwaway server (or
 # $$COORDINATE_TEST_POSTGRES): claim cost at 10k and 1M units, drains of
-# 20k and 200k units, 1 and 4 processes, batch 1 and 100, direct and
+# 20k and 200k units, 1 and 4 processes, batch 1 and 100, finishes in
+# their own transaction or paired with the next request, direct and
 # through coordinated; then, on the same server, the peer: procrastinate
 # (pinned, pip-installed into the venv here, not for the tests) draining 20k
 # no-op jobs with 1 worker at concurrency 1 and 4 and with 4 worker
