@@ -29,8 +29,8 @@
 //!
 //! # Transactions, locks and retries
 //! Every call is one `READ COMMITTED` transaction (a batch: one
-//! transaction; run again with a savepoint per operation that sends a
-//! statement of its own if one of them meets a store error), committed
+//! transaction; run again with a savepoint per operation if one of them
+//! meets a store error), committed
 //! before the call returns (`synchronous_commit` as the
 //! server has it: on by default). Statements whose answers are not read
 //! go to the server with the next one that needs an answer; if one of
@@ -518,12 +518,12 @@ impl PgBackend {
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             if savepoints {
-                conn.savepoint();
+                conn.send_ahead("SAVEPOINT op");
             }
             match tx.op(self.clock.now(), op.clone()) {
                 Ok(outcome) => {
                     if savepoints {
-                        conn.release();
+                        conn.send_ahead("RELEASE op");
                     }
                     results.push(outcome);
                 }

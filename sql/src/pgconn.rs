@@ -86,8 +86,6 @@ pub struct PgConn {
     queue: RefCell<Vec<Queued>>,
     /// A statement sent ahead failed (the whole call must fail).
     ahead_failed: Cell<bool>,
-    /// Where `SAVEPOINT op` waits in the queue, until it is sent.
-    savepoint_at: Cell<Option<usize>>,
     shard: i64,
 }
 
@@ -113,7 +111,6 @@ impl PgConn {
             statements: RefCell::new(HashMap::new()),
             queue: RefCell::new(Vec::new()),
             ahead_failed: Cell::new(false),
-            savepoint_at: Cell::new(None),
             shard: shard.rem_euclid(COUNT_SHARDS),
         })
     }
@@ -130,33 +127,11 @@ impl PgConn {
         self.pipeline(&[]).map(drop)
     }
 
-    /// Starts an operation of a batch (`SAVEPOINT op`, queued).
-    pub fn savepoint(&self) {
-        let mut queue = self.queue.borrow_mut();
-        self.savepoint_at.set(Some(queue.len()));
-        queue.push(Queued::Simple("SAVEPOINT op".into()));
-    }
-
-    /// Ends an operation of a batch that succeeded (`RELEASE op`). If the
-    /// savepoint was never sent, the operation ran no statement that
-    /// could fail alone (its writes were all queued, and a queued write
-    /// that fails fails the whole call), so the savepoint is dropped
-    /// instead: two statements less.
-    pub fn release(&self) {
-        match self.savepoint_at.take() {
-            Some(i) => {
-                self.queue.borrow_mut().remove(i);
-            }
-            None => self.send_ahead("RELEASE op"),
-        }
-    }
-
     /// Drops what was queued and not sent (the transaction is being rolled
     /// back), and forgets that a statement sent ahead failed.
     pub fn discard(&self) {
         self.queue.borrow_mut().clear();
         self.ahead_failed.set(false);
-        self.savepoint_at.set(None);
     }
 
     /// Whether the last failure came from a statement sent ahead (then the
@@ -189,7 +164,6 @@ impl PgConn {
     fn pipeline(&self, asks: &[(Statement, &[Value], Want)]) -> Result<Vec<Answer>> {
         let queued = std::mem::take(&mut *self.queue.borrow_mut());
         self.ahead_failed.set(false);
-        self.savepoint_at.set(None);
         let client = &self.client;
         let mut futures: Vec<Pending<'_>> = Vec::with_capacity(queued.len() + asks.len());
         for q in &queued {
