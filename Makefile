@@ -111,14 +111,16 @@ PY_STORES := sqlite:///{tmp}/corpus.db,http://{daemon}/?test_store={n},http://{d
 # --strict); then the corpus and the API tests on SQLite and over HTTP.
 # With a throwaway PostgreSQL (scripts/postgres.sh) for the worker-process
 # and admin tests and, in a schema per scenario, the corpus and API tests.
+# (The tests see the server's URL from a subshell: set in this shell, it
+# would tell the script's `stop` that the server is someone else's.)
 test-python: python-dev coordinated
 	url=$$(scripts/postgres.sh start); \
 	trap 'scripts/postgres.sh stop' EXIT; \
 	case "$$url" in *\?*) sep='&';; *) sep='?';; esac; \
-	export COORDINATE_TEST_POSTGRES="$$url" COORDINATE_REQUIRE_POSTGRES=1; \
+	( export COORDINATE_TEST_POSTGRES="$$url" COORDINATE_REQUIRE_POSTGRES=1; \
 	$(PY) -m pytest python/tests; \
 	COORDINATE_TEST_URLS="$(PY_STORES),$$url$${sep}schema=py-$$$$-{n}" \
-		$(PY) -m pytest -q python/tests/test_conformance.py python/tests/test_api.py
+		$(PY) -m pytest -q python/tests/test_conformance.py python/tests/test_api.py )
 
 bench: bench-python
 
